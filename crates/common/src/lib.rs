@@ -1,0 +1,24 @@
+//! What two or more of the course programs share — and nothing else.
+//!
+//! Like the `lib/` folder of Stevens' *UNIX Network Programming*, this crate
+//! keeps the boring, easy-to-get-wrong parts in one place so that each
+//! program's own code can read like the lesson it belongs to:
+//!
+//! * [`report`] — one place that turns an error into the single line
+//!   `error: <what> <address>: <reason>` and an exit status (README,
+//!   "Conventions", rule 4).
+//! * [`log`] — log lines on stdout, written at once so that a pipe sees them.
+//! * [`net`] — binding a listener, announcing `listening on ADDR`, connecting,
+//!   and raising the open-file limit for servers with many clients.
+//! * [`text`] — showing received bytes as readable text (`\n`, `\xNN`).
+//! * [`framing`] — message boundaries on a TCP byte stream (lesson 2).
+
+pub mod framing;
+pub mod log;
+pub mod net;
+pub mod report;
+pub mod text;
+
+pub use net::{announce_listening, parse_socket_addr};
+pub use report::{run_main, UsageError};
+pub use text::show_bytes;
