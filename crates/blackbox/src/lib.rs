@@ -335,7 +335,7 @@ impl Outcome {
         let mut stdout = self.stdout_text();
         if stdout.len() > 2000 {
             stdout.truncate(stdout.floor_char_boundary_compat(2000));
-            stdout.push_str("…");
+            stdout.push('…');
         }
         format!(
             "`{}` {end}\n--- stdout ---\n{}\n--- stderr ---\n{}",

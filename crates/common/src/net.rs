@@ -98,6 +98,8 @@ pub fn raise_fd_limit() -> std::io::Result<u64> {
                 limit = wanted;
             }
         }
+        // rlim_t is u64 on Linux and macOS but not on every Unix.
+        #[allow(clippy::unnecessary_cast)]
         Ok(limit.rlim_cur as u64)
     }
 }
