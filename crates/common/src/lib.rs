@@ -11,6 +11,7 @@
 //! * [`net`] — binding a listener, announcing `listening on ADDR`, connecting,
 //!   and raising the open-file limit for servers with many clients.
 //! * [`text`] — showing received bytes as readable text (`\n`, `\xNN`).
+//! * [`units`] — byte counts with K/M/G suffixes on the command line.
 //! * [`framing`] — message boundaries on a TCP byte stream (lesson 2).
 
 pub mod framing;
@@ -18,7 +19,9 @@ pub mod log;
 pub mod net;
 pub mod report;
 pub mod text;
+pub mod units;
 
 pub use net::{announce_listening, parse_socket_addr};
 pub use report::{run_main, UsageError};
 pub use text::show_bytes;
+pub use units::parse_byte_count;
