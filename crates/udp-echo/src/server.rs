@@ -1,11 +1,12 @@
-//! The UDP echo server: the notes' four steps (section 3), and nothing more.
+//! The UDP echo server: the notes' four steps (section 3), and nothing more:
+//! create a datagram socket; bind a local IP and port; `recvfrom` and `sendto`
+//! in a loop; close the socket.
 //!
-//! 1. create a datagram socket, 2. bind a local IP and port, 3. `recvfrom` /
-//! `sendto` in a loop, 4. close the socket. There is no `listen` and no
-//! `accept`: no client ever "connects". Every datagram arrives on the same
-//! socket with its sender's address attached, and the reply is addressed back
-//! to that address explicitly. One socket, one loop, one thread — however many
-//! clients there are, their datagrams simply interleave in one queue.
+//! There is no `listen` and no `accept`: no client ever "connects". Every
+//! datagram arrives on the same socket with its sender's address attached,
+//! and the reply is addressed back to that address explicitly. One socket,
+//! one loop, one thread — however many clients there are, their datagrams
+//! simply interleave in one queue.
 //!
 //! ```text
 //! cargo run -p udp-echo -- server --bind 127.0.0.1:9003 --buf-size 1024
