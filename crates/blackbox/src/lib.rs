@@ -67,6 +67,33 @@ impl Program {
         }
     }
 
+    /// Another binary of the workspace, for a test in a different package
+    /// (`Program::sibling("broadcast-send")` from broadcast-recv's tests).
+    ///
+    /// Cargo puts every binary in one directory (`target/debug`), the parent
+    /// of the `deps/` folder the test executable runs from; `IMPL_<NAME>`
+    /// still replaces it. Cargo builds it only when its own package is part
+    /// of the build (`cargo test --workspace`, or `-p` naming both packages),
+    /// so a missing binary fails the test with the command that builds it.
+    /// (It may be stale if its package's sources changed since that build.)
+    pub fn sibling(name: &str) -> Program {
+        let exe = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+        let built = std::env::current_exe()
+            .ok()
+            .and_then(|test| Some(test.parent()?.parent()?.join(&exe)))
+            .unwrap_or_else(|| exe.clone().into());
+        let program = Program::new(name, &built);
+        if program.replacement.is_none() && !built.is_file() {
+            panic!(
+                "this test also runs `{name}`, which is not built ({} does not exist): \
+                 build it with `cargo build -p {name}`, or run `cargo test --workspace`, \
+                 which builds every program first",
+                built.display()
+            );
+        }
+        program
+    }
+
     /// The environment variable that replaces `name`: `IMPL_TCP_ECHO`.
     pub fn override_variable(name: &str) -> String {
         format!("IMPL_{}", name.to_uppercase().replace('-', "_"))
