@@ -559,9 +559,8 @@ mod tests {
             let bytes = wire(framing, &messages);
             let mut splits = 0;
             for_every_split(&bytes, |pieces| {
-                let got = feed(framing, pieces).unwrap_or_else(|e| {
-                    panic!("{framing:?}: pieces {pieces:?} gave error {e}")
-                });
+                let got = feed(framing, pieces)
+                    .unwrap_or_else(|e| panic!("{framing:?}: pieces {pieces:?} gave error {e}"));
                 assert_eq!(got, messages, "{framing:?}: pieces {pieces:?}");
                 splits += 1;
             });
@@ -608,7 +607,10 @@ mod tests {
     fn need_more_says_exactly_how_many_bytes_a_length_frame_lacks() {
         let mut decoder = Decoder::new(Framing::Length, 100);
         assert_eq!(decoder.decode(b""), Ok(Decoded::NeedMore { at_least: 4 }));
-        assert_eq!(decoder.decode(b"\x00\x00"), Ok(Decoded::NeedMore { at_least: 2 }));
+        assert_eq!(
+            decoder.decode(b"\x00\x00"),
+            Ok(Decoded::NeedMore { at_least: 2 })
+        );
         assert_eq!(
             decoder.decode(b"\x00\x00\x00\x05he"),
             Ok(Decoded::NeedMore { at_least: 3 })
@@ -635,7 +637,11 @@ mod tests {
         );
         let mut buffer = FrameBuffer::new(Framing::Length, 1000);
         buffer.push(&1000u32.to_be_bytes());
-        assert_eq!(buffer.next_message(), Ok(None), "exactly the limit is allowed");
+        assert_eq!(
+            buffer.next_message(),
+            Ok(None),
+            "exactly the limit is allowed"
+        );
         assert_eq!(
             FrameError::FrameTooLarge {
                 declared: 1001,
@@ -652,7 +658,10 @@ mod tests {
         buffer.push(b"12345");
         assert_eq!(buffer.next_message(), Ok(None));
         buffer.push(b"6");
-        assert_eq!(buffer.next_message(), Err(FrameError::LineTooLong { max: 5 }));
+        assert_eq!(
+            buffer.next_message(),
+            Err(FrameError::LineTooLong { max: 5 })
+        );
         let mut buffer = FrameBuffer::new(Framing::Line, 5);
         buffer.push(b"12345\n");
         assert_eq!(buffer.next_message(), Ok(Some(&b"12345"[..])));
@@ -663,7 +672,10 @@ mod tests {
         // After "need more", searching resumes where it stopped; a stale
         // position must never skip a `\n` in new input.
         let mut decoder = Decoder::new(Framing::Line, 100);
-        assert_eq!(decoder.decode(b"abc"), Ok(Decoded::NeedMore { at_least: 1 }));
+        assert_eq!(
+            decoder.decode(b"abc"),
+            Ok(Decoded::NeedMore { at_least: 1 })
+        );
         assert_eq!(decoder.scanned, 3);
         assert_eq!(
             decoder.decode(b"abc\nd"),
@@ -706,7 +718,9 @@ mod tests {
                             let last = ends.iter().filter(|&&e| e <= cut).max().unwrap();
                             assert_eq!(have, cut - last, "{framing:?} cut at {cut}");
                         }
-                        other => panic!("{framing:?} cut at {cut}: expected Truncated, got {other:?}"),
+                        other => {
+                            panic!("{framing:?} cut at {cut}: expected Truncated, got {other:?}")
+                        }
                     }
                 }
             }
@@ -721,7 +735,10 @@ mod tests {
             "2 of the 4 bytes of the length header arrived"
         );
         assert_eq!(
-            decoder.finish(b"\x00\x00\x00\x0aabc").unwrap_err().to_string(),
+            decoder
+                .finish(b"\x00\x00\x00\x0aabc")
+                .unwrap_err()
+                .to_string(),
             "7 of the frame's 14 bytes arrived (4-byte header included)"
         );
         let decoder = Decoder::new(Framing::Line, 100);
@@ -750,7 +767,11 @@ mod tests {
         }
         assert_eq!(count, 1000);
         // Room for one read plus at most one incomplete frame, never the stream.
-        assert!(buffer.bytes.len() <= 1000 + 8, "buffer grew to {}", buffer.bytes.len());
+        assert!(
+            buffer.bytes.len() <= 1000 + 8,
+            "buffer grew to {}",
+            buffer.bytes.len()
+        );
     }
 
     #[test]

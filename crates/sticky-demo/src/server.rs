@@ -1,0 +1,251 @@
+//! The server: one thread per client, each a recv loop that logs what it got.
+//!
+//! With `--framing none` (or `delay`) every recv is logged as it came —
+//! `recv N: K bytes: TEXT` — so you see TCP's byte stream as it is: five
+//! sends can come out of one recv, and one send out of several. With `line`
+//! or `length` the bytes go into a [`FrameBuffer`], and every complete
+//! message is logged as `message N: TEXT`, whatever the reads were.
+//!
+//! Run it with its peer, the client:
+//!
+//! ```text
+//! sticky-demo server --framing line --read-delay 300
+//! sticky-demo client 127.0.0.1:9002 --framing line one two 三
+//! ```
+
+use std::io::{ErrorKind, Read};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::Context;
+use common::framing::{FrameBuffer, FrameError, Framing};
+use common::{say, say_error, show_bytes, UsageError};
+
+use crate::ServerArgs;
+
+/// Stack for each client thread: the loop needs little, and a small stack
+/// lets one process hold thousands of clients.
+const CLIENT_STACK: usize = 256 * 1024;
+
+/// What one connection's thread needs to know.
+#[derive(Clone, Copy)]
+struct Settings {
+    framing: Option<Framing>,
+    buf_size: usize,
+    read_delay: Duration,
+    max_frame: usize,
+    quiet: bool,
+    unbuffered: bool,
+}
+
+pub fn run(args: &ServerArgs) -> anyhow::Result<()> {
+    let framing = args.framing.framing();
+    if args.unbuffered && framing.is_none() {
+        return Err(UsageError(
+            "--unbuffered needs --framing line or length: without framing there is no message to stop at"
+                .into(),
+        )
+        .into());
+    }
+    let settings = Settings {
+        framing,
+        buf_size: args.buf_size,
+        read_delay: Duration::from_millis(args.read_delay),
+        max_frame: args.max_frame,
+        quiet: args.quiet,
+        unbuffered: args.unbuffered,
+    };
+
+    // Every client is one file descriptor; lift the soft limit (often 1024).
+    let _ = common::net::raise_fd_limit();
+    let listener = common::net::tcp_listen(args.bind)?;
+    let local = listener
+        .local_addr()
+        .with_context(|| format!("getsockname {}", args.bind))?;
+    common::announce_listening(local);
+
+    let disconnected = Arc::new(AtomicU64::new(0));
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                // A failed accept concerns one would-be client, not the server.
+                say_error!("accept {local}: {err}");
+                if is_out_of_descriptors(&err) {
+                    // accept would fail again at once; let clients close first.
+                    thread::sleep(Duration::from_millis(50));
+                }
+                continue;
+            }
+        };
+        if !settings.quiet {
+            say!("connected {peer}");
+        }
+        let max_clients = args.max_clients;
+        let disconnected = Arc::clone(&disconnected);
+        let spawned = thread::Builder::new()
+            .name(format!("client {peer}"))
+            .stack_size(CLIENT_STACK)
+            .spawn(move || {
+                serve_client(stream, peer, settings);
+                let done = disconnected.fetch_add(1, Ordering::SeqCst) + 1;
+                if max_clients.is_some_and(|max| done >= max) {
+                    // Every log line is flushed already, so nothing is lost.
+                    std::process::exit(0);
+                }
+            });
+        if let Err(err) = spawned {
+            // The stream went down with the closure: the client sees a close.
+            say_error!("start a thread for {peer}: {err}");
+        }
+    }
+}
+
+/// One connection, from accept to close; always ends with its summary line.
+fn serve_client(stream: TcpStream, peer: SocketAddr, settings: Settings) {
+    let mut counts = Counts::default();
+    match settings.framing {
+        None => recv_raw(stream, peer, settings, &mut counts),
+        Some(framing) => recv_messages(stream, peer, framing, settings, &mut counts),
+    }
+    say!(
+        "summary {peer}: {} reads, {} messages",
+        counts.reads,
+        counts.messages
+    );
+}
+
+#[derive(Default)]
+struct Counts {
+    /// recv calls that returned bytes (the final empty one is not counted).
+    reads: u64,
+    /// Complete messages decoded (always 0 without framing: nobody can tell).
+    messages: u64,
+}
+
+/// One recv of at most `buf.len()` bytes, after the --read-delay pause.
+/// `Ok(0)` means the peer has closed its side (lesson 1: recv returns empty).
+fn recv(stream: &mut TcpStream, buf: &mut [u8], read_delay: Duration) -> std::io::Result<usize> {
+    if !read_delay.is_zero() {
+        // Meanwhile the peer's bytes wait in our receive buffer, where the
+        // kernel keeps no trace of how they were sent.
+        thread::sleep(read_delay);
+    }
+    loop {
+        match stream.read(buf) {
+            Err(err) if err.kind() == ErrorKind::Interrupted => continue,
+            result => return result,
+        }
+    }
+}
+
+/// No framing: log each recv as it came. Its bytes may be part of a send,
+/// several sends, or the end of one and the start of the next.
+fn recv_raw(mut stream: TcpStream, peer: SocketAddr, settings: Settings, counts: &mut Counts) {
+    let mut buf = vec![0u8; settings.buf_size];
+    loop {
+        let n = match recv(&mut stream, &mut buf, settings.read_delay) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(err) => {
+                say_error!("recv {peer}: {err}");
+                return;
+            }
+        };
+        counts.reads += 1;
+        if !settings.quiet {
+            say!(
+                "recv {}: {n} bytes: {}",
+                counts.reads,
+                show_bytes(&buf[..n])
+            );
+        }
+    }
+}
+
+/// Line or length framing: read into a frame buffer and take out every
+/// complete message. One recv may complete many messages, or none.
+fn recv_messages(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    framing: Framing,
+    settings: Settings,
+    counts: &mut Counts,
+) {
+    let mut frames = FrameBuffer::new(framing, settings.max_frame);
+    loop {
+        let want = if settings.unbuffered {
+            // Only what the current message still lacks — which is how a
+            // program without a buffer must read so as never to swallow the
+            // start of the next message: 4 header bytes, then the body; a
+            // line one byte at a time.
+            frames.wanted().min(settings.buf_size)
+        } else {
+            settings.buf_size
+        };
+        let space = frames.space(want);
+        let n = match recv(&mut stream, space, settings.read_delay) {
+            Ok(0) => {
+                if let Err(err) = frames.finish() {
+                    say_error!(
+                        "{peer}: connection closed in the middle of message {}: {err}",
+                        counts.messages + 1
+                    );
+                }
+                return;
+            }
+            Ok(n) => n,
+            Err(err) => {
+                say_error!("recv {peer}: {err}");
+                return;
+            }
+        };
+        counts.reads += 1;
+        if !settings.quiet {
+            say!(
+                "recv {}: {n} bytes: {}",
+                counts.reads,
+                show_bytes(&space[..n])
+            );
+        }
+        frames.filled(n);
+        loop {
+            match frames.next_message() {
+                Ok(Some(message)) => {
+                    counts.messages += 1;
+                    if !settings.quiet {
+                        say!("message {}: {}", counts.messages, show_bytes(message));
+                    }
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    // The peer's bytes no longer make sense as frames (or ask
+                    // for too much memory): there is no way to find the next
+                    // boundary, so this connection ends. Dropping the stream
+                    // closes it; other clients are not affected.
+                    report_bad_frame(peer, &err);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn report_bad_frame(peer: SocketAddr, err: &FrameError) {
+    say_error!("{peer}: {err}");
+}
+
+fn is_out_of_descriptors(err: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        matches!(err.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = err;
+        false
+    }
+}
