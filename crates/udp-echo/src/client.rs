@@ -44,7 +44,12 @@ pub fn run(args: &ClientArgs) -> anyhow::Result<()> {
             .into());
         }
     }
-    for message in &args.messages {
+    let messages = args
+        .messages
+        .iter()
+        .map(|m| argument_bytes(m))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for message in &messages {
         if message.len() > limit {
             return Err(UsageError(format!(
                 "a MESSAGE of {} bytes cannot be one UDP datagram to {addr}: the most is {limit} bytes ({why})",
@@ -66,9 +71,9 @@ pub fn run(args: &ClientArgs) -> anyhow::Result<()> {
             };
             format!("{} bytes{sent}{}", reply.len(), fit.note())
         })
-    } else if !args.messages.is_empty() {
-        for message in &args.messages {
-            client.send(message.as_bytes())?;
+    } else if !messages.is_empty() {
+        for message in &messages {
+            client.send(message)?;
             client.wait_for_reply(show_reply)?;
         }
         Ok(())
@@ -98,6 +103,24 @@ pub fn run(args: &ClientArgs) -> anyhow::Result<()> {
             client.wait_for_reply(show_reply)?;
         }
         Ok(())
+    }
+}
+
+/// The bytes of a command-line argument. On Unix, `execve` hands a program
+/// its arguments as NUL-terminated byte strings: any bytes but NUL, UTF-8 or
+/// not, and they are sent exactly as given.
+#[cfg(unix)]
+fn argument_bytes(arg: &std::ffi::OsStr) -> anyhow::Result<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    Ok(arg.as_bytes().to_vec())
+}
+
+/// Windows hands a program UTF-16 text; send it as UTF-8.
+#[cfg(not(unix))]
+fn argument_bytes(arg: &std::ffi::OsStr) -> anyhow::Result<Vec<u8>> {
+    match arg.to_str() {
+        Some(text) => Ok(text.as_bytes().to_vec()),
+        None => Err(UsageError(format!("MESSAGE {arg:?} is not valid Unicode text")).into()),
     }
 }
 

@@ -16,6 +16,7 @@
 //! cargo run -p udp-echo -- client 127.0.0.1:9004 hi               # timeout: no one there
 //! ```
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand};
@@ -65,8 +66,9 @@ pub struct ClientArgs {
     pub addr: SocketAddr,
     /// Messages to send: each one is one datagram. Without messages (and
     /// without --size), each line of stdin is one datagram.
-    #[arg(value_name = "MESSAGE", conflicts_with = "size")]
-    pub messages: Vec<String>,
+    /// (On Unix an argument is bytes, not necessarily UTF-8; they are sent as they are.)
+    #[arg(value_name = "MESSAGE", conflicts_with = "size", value_parser = clap::value_parser!(OsString))]
+    pub messages: Vec<OsString>,
     /// How long to wait for each reply, in milliseconds, before giving up
     /// (a lost datagram is never resent: UDP has no retransmission).
     #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=86_400_000))]

@@ -316,6 +316,33 @@ fn each_command_line_argument_is_one_datagram() {
 }
 
 #[test]
+#[cfg(unix)]
+fn an_argument_is_bytes_and_is_sent_as_given() {
+    // On Unix a program's arguments are byte strings (anything but NUL), not
+    // necessarily UTF-8: `"$(printf '\xff')"` in a shell gives one byte 0xff.
+    use std::os::unix::ffi::OsStrExt;
+    let mut server = udp_echo().start_server(["server", "--bind", "127.0.0.1:0"]);
+    let addr = server.addr.to_string();
+    let odd = std::ffi::OsStr::from_bytes(b"caf\xe9 \xff");
+    let out = udp_echo().run(
+        [
+            std::ffi::OsStr::new("client"),
+            std::ffi::OsStr::new(&addr),
+            odd,
+        ],
+        b"",
+    );
+    assert_eq!(
+        out.stdout_text().trim_end(),
+        format!("reply from {addr}: caf\\xe9 \\xff"),
+        "passed the argument bytes b\"caf\\xe9 \\xff\" (Latin-1, not UTF-8); expected those 6 bytes sent and the reply shown by the TEXT rule.\nHint: in Python, os.fsencode(sys.argv[i]) gives an argument's original bytes.\n{}",
+        out.describe()
+    );
+    let line = server.wait_for_line("a `recv` line", |l| l.starts_with("recv "));
+    assert!(line.starts_with("recv 6 bytes from "), "{line}");
+}
+
+#[test]
 fn bad_port_or_address_is_a_usage_error() {
     for args in [
         vec!["server", "--bind", "127.0.0.1:99999"],
