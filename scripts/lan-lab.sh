@@ -5,12 +5,12 @@
 # "host" with its own interfaces, addresses and routes), runs broadcast-recv
 # on every host and broadcast-send on h1, and shows who hears what:
 #
-#     h1 10.200.0.1   ─┐
-#     h2 10.200.0.2   ─┼─ br0, a switch (in its own namespace "sw")
-#     h3 10.200.0.3   ─┤
-#          eth0 10.200.0.254 ─┘
-#     r  (router)
-#          eth1 10.201.0.254 ─── h4 10.201.0.4   (another subnet, behind r)
+#     h1 10.200.0.1    ──┐
+#     h2 10.200.0.2    ──┤  br0, a switch (in its own namespace, "sw")
+#     h3 10.200.0.3    ──┤
+#     r  10.200.0.254  ──┘  the router: eth0 on the switch,
+#        10.201.0.254  ──┐             eth1 on a cable to h4
+#     h4 10.201.0.4    ──┘  another subnet, 10.201.0.0/24
 #
 #   1. h1 → 10.200.0.255     directed broadcast of 10.200.0.0/24
 #   2. h1 → 255.255.255.255  limited broadcast: "this link"

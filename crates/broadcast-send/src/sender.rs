@@ -104,7 +104,9 @@ mod tests {
 
     #[test]
     fn ipv6_destinations_are_refused_with_the_reason() {
-        let err = check_destination("[::1]:9004".parse().unwrap()).unwrap_err().0;
+        let err = check_destination("[::1]:9004".parse().unwrap())
+            .unwrap_err()
+            .0;
         assert!(err.contains("IPv6 has no broadcast"), "{err}");
         assert!(err.contains("multicast"), "{err}");
         assert!(check_destination("127.255.255.255:9004".parse().unwrap()).is_ok());
@@ -118,10 +120,7 @@ mod tests {
         let socket = open_socket(false).unwrap();
         let err = send_one(&socket, b"x", to, false).unwrap_err();
         let line = format!("{err:#}");
-        assert!(
-            line.starts_with("send to 127.255.255.255:9: "),
-            "{line}"
-        );
+        assert!(line.starts_with("send to 127.255.255.255:9: "), "{line}");
         assert!(line.ends_with("— SO_BROADCAST is off"), "{line}");
     }
 }
