@@ -344,7 +344,7 @@ impl FrameBuffer {
             start: 0,
             end: 0,
             decoder: Decoder::new(framing, max_frame),
-            at_least: 1,
+            at_least: least_to_start(framing),
         }
     }
 
@@ -397,7 +397,7 @@ impl FrameBuffer {
                 let from = self.start + header;
                 let to = from + message.len();
                 self.start += consumed;
-                self.at_least = 1;
+                self.at_least = least_to_start(self.decoder.framing);
                 Ok(Some(&self.bytes[from..to]))
             }
             Decoded::NeedMore { at_least } => {
@@ -424,6 +424,15 @@ impl FrameBuffer {
     /// [`FrameError::Truncated`] error if it ended inside one.
     pub fn finish(&self) -> Result<(), FrameError> {
         self.decoder.finish(self.pending())
+    }
+}
+
+/// The fewest bytes a message can take before anything has arrived: a `\n`,
+/// or a 4-byte header.
+fn least_to_start(framing: Framing) -> usize {
+    match framing {
+        Framing::Line => 1,
+        Framing::Length => LENGTH_HEADER,
     }
 }
 
@@ -601,6 +610,17 @@ mod tests {
         assert_eq!(buffer.next_message().unwrap(), Some(&b"hello"[..]));
         assert_eq!(buffer.next_message().unwrap(), None);
         assert_eq!(buffer.pending(), b"wor");
+    }
+
+    #[test]
+    fn wanted_starts_with_a_whole_header() {
+        let mut buffer = FrameBuffer::new(Framing::Length, 100);
+        assert_eq!(buffer.wanted(), 4);
+        buffer.push(b"\x00\x00\x00\x02ab\x00");
+        assert_eq!(buffer.next_message().unwrap(), Some(&b"ab"[..]));
+        assert_eq!(buffer.next_message().unwrap(), None);
+        assert_eq!(buffer.wanted(), 3);
+        assert_eq!(FrameBuffer::new(Framing::Line, 100).wanted(), 1);
     }
 
     #[test]
