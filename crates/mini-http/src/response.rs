@@ -1,0 +1,240 @@
+//! What the application hands back to the web server: a status, header
+//! fields and a body (notes, section 8.1.4: 响应行 / 响应头 / 空行 / 响应体).
+//!
+//! The web server ([`crate::server`]) turns it into bytes: the status line
+//! `HTTP/1.1 200 OK`, the fields it always adds (Date, Server,
+//! Content-Length, Connection), a blank line, and the body — in one buffer,
+//! so a small response leaves in one `send` and never waits on Nagle.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A response body.
+#[derive(Debug)]
+pub enum Body {
+    Empty,
+    Bytes(Vec<u8>),
+    /// A file's contents kept in memory, shared between requests.
+    Shared(Arc<[u8]>),
+    /// A file too large to keep: sent in pieces as the socket takes them.
+    File(File, u64),
+}
+
+impl Body {
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Bytes(b) => b.len() as u64,
+            Body::Shared(b) => b.len() as u64,
+            Body::File(_, len) => *len,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Body,
+    /// Close the connection after this response even if the client wanted
+    /// to keep it (used for errors that leave the byte stream in doubt).
+    pub close: bool,
+}
+
+impl Response {
+    pub fn new(status: u16) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Empty,
+            close: false,
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+        self.headers
+            .push(("Content-Type", content_type.to_string()));
+        self.body = Body::Bytes(body.into());
+        self
+    }
+
+    /// A plain-text error page: `404 Not Found: no such file /x`.
+    pub fn error(status: u16, detail: &str) -> Response {
+        let text = if detail.is_empty() {
+            format!("{status} {}\n", reason(status))
+        } else {
+            format!("{status} {}: {detail}\n", reason(status))
+        };
+        Response::new(status).body("text/plain; charset=utf-8", text)
+    }
+}
+
+/// The reason phrase after the status code (RFC 9110, section 15).
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+/// Does a response with this status carry a body at all? 1xx, 204 and 304
+/// never do (RFC 9110), whatever Content-Length would say.
+pub fn status_has_body(status: u16) -> bool {
+    !(status < 200 || status == 204 || status == 304)
+}
+
+const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Days since 1970-01-01 to (year, month 1-12, day 1-31), after Howard
+/// Hinnant's well-known `civil_from_days` algorithm.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Seconds since the Unix epoch as an HTTP date: `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn http_date(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    let mut out = String::with_capacity(29);
+    let _ = write!(
+        out,
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        DAYS[(days.rem_euclid(7)) as usize],
+        day,
+        MONTHS[(month - 1) as usize],
+        year,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    );
+    out
+}
+
+/// Parse an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, the only form a
+/// sender may generate) into seconds since the epoch.
+pub fn parse_http_date(text: &str) -> Option<u64> {
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    if parts.len() != 6 || parts[5] != "GMT" {
+        return None;
+    }
+    let day: u32 = parts[1].parse().ok()?;
+    let month = MONTHS.iter().position(|m| *m == parts[2])? as u32 + 1;
+    let year: i64 = parts[3].parse().ok()?;
+    let hms: Vec<u64> = parts[4]
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<Vec<u64>>>()?;
+    if hms.len() != 3 || day == 0 || day > 31 || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    u64::try_from(days * 86_400)
+        .ok()
+        .map(|s| s + hms[0] * 3600 + hms[1] * 60 + hms[2])
+}
+
+/// Whole seconds since the epoch of a file time.
+pub fn unix_secs(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs()
+}
+
+/// The `Date` header value, formatted at most once a second: every response
+/// carries one, and formatting a date per request is work nginx avoids too.
+pub struct DateCache {
+    secs: u64,
+    text: String,
+}
+
+impl DateCache {
+    pub fn new() -> DateCache {
+        let secs = unix_secs(SystemTime::now());
+        DateCache {
+            secs,
+            text: http_date(secs),
+        }
+    }
+
+    pub fn now(&mut self) -> &str {
+        let secs = unix_secs(SystemTime::now());
+        if secs != self.secs {
+            self.secs = secs;
+            self.text = http_date(secs);
+        }
+        &self.text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates_match_the_rfc_example_and_round_trip() {
+        assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        for secs in [0, 951_782_400, 1_700_000_000, 4_102_444_800] {
+            assert_eq!(parse_http_date(&http_date(secs)), Some(secs));
+        }
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
+
+    #[test]
+    fn no_body_for_204_and_304() {
+        assert!(!status_has_body(204));
+        assert!(!status_has_body(304));
+        assert!(status_has_body(404));
+    }
+}

@@ -1,0 +1,726 @@
+//! The web server — the notes' "web服务器" (网站访问流程, step 3): it owns
+//! the TCP connections, reads requests off the byte stream, hands each
+//! complete one to the application ([`crate::app`]) and writes back the
+//! response it returns.
+//!
+//! Shape: one acceptor thread and a few worker threads (one per core by
+//! default). The acceptor blocks in `accept` and gives each new connection
+//! to the next worker. Each worker runs an event loop (mio: epoll on Linux,
+//! kqueue on macOS): it asks the kernel which of its sockets can be read or
+//! written without waiting, and serves those. A thousand idle keep-alive
+//! connections cost a thousand small buffers, not a thousand threads —
+//! that is how nginx works too, and why a fixed pool of blocking threads
+//! (the Rust Book's last chapter) would be starved by idle clients.
+//!
+//! Per connection, a small state machine:
+//!
+//! ```text
+//! Head ──head parsed──▶ Body ──body complete──▶ (answer) ──▶ Head …
+//!   │ bad bytes, limit, timeout: 4xx + Connection: close
+//!   ▼
+//! Lingering: response sent, write side shut, input drained until EOF
+//! ```
+//!
+//! Keep-alive and pipelining fall out of this: after an answer the state is
+//! Head again, and bytes already buffered are the next request. Responses
+//! are appended to one output buffer in request order and written with as
+//! few `send`s as possible; TCP_NODELAY is set so the last segment of a
+//! response never waits for an ACK (Nagle + delayed ACK = a 40 ms stall).
+//!
+//! Run: `cargo run -p mini-http -- serve --root DIR`, then
+//! `cargo run -p mini-http -- get -v http://127.0.0.1:8000/`.
+
+use std::fs::File;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::app::{App, Request};
+use crate::request::{parse_head, ChunkedDecoder, Framing, Head, Limits, Reject};
+use crate::response::{reason, status_has_body, Body, DateCache, Response};
+
+/// Everything the web server half is told on the command line.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    pub threads: usize,
+    pub max_connections: usize,
+    pub limits: Limits,
+    /// A request head (first byte to blank line) must arrive within this;
+    /// a body must not stall for longer. Else 408.
+    pub head_timeout: Duration,
+    /// A connection with no request in progress is closed after this.
+    pub idle_timeout: Duration,
+    pub access_log: bool,
+}
+
+/// How long a closing connection's input is drained after its last response
+/// (so that our close does not turn into a reset that destroys the response
+/// before the client has read it).
+const LINGER: Duration = Duration::from_secs(2);
+/// Stop answering pipelined requests while this much output is unsent.
+const OUTPUT_HIGH_WATER: usize = 64 * 1024;
+/// Bytes asked for per `recv`.
+const READ_CHUNK: usize = 16 * 1024;
+const WAKER: Token = Token(usize::MAX);
+
+/// Bind, announce, and serve forever.
+pub fn serve(config: ServerConfig, app: App) -> anyhow::Result<()> {
+    let listener = common::net::tcp_listen(config.bind)?;
+    let local = listener
+        .local_addr()
+        .with_context(|| format!("getsockname {}", config.bind))?;
+    // Each connection is a file descriptor; 1024 is a common default limit.
+    let _ = common::net::raise_fd_limit();
+
+    let app = Arc::new(app);
+    let active = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for n in 0..config.threads.max(1) {
+        let poll = Poll::new().context("create event loop (epoll/kqueue)")?;
+        let waker =
+            Arc::new(Waker::new(poll.registry(), WAKER).context("create event loop waker")?);
+        let (sender, receiver) = mpsc::channel();
+        let mut worker = Worker {
+            poll,
+            receiver,
+            conns: Vec::new(),
+            free: Vec::new(),
+            app: Arc::clone(&app),
+            config: config.clone(),
+            active: Arc::clone(&active),
+            date: DateCache::new(),
+            scratch: vec![0; READ_CHUNK],
+        };
+        std::thread::Builder::new()
+            .name(format!("worker-{n}"))
+            .spawn(move || worker.run())
+            .context("start worker thread")?;
+        workers.push((sender, waker));
+    }
+    common::announce_listening(local);
+    accept_loop(&listener, local, &config, &workers, &active);
+    Ok(())
+}
+
+/// A connection on its way from the acceptor to a worker.
+struct NewConn {
+    stream: std::net::TcpStream,
+    peer: SocketAddr,
+    /// Over --max-connections: answer 503 and close.
+    rejected: bool,
+}
+
+fn accept_loop(
+    listener: &TcpListener,
+    local: SocketAddr,
+    config: &ServerConfig,
+    workers: &[(Sender<NewConn>, Arc<Waker>)],
+    active: &AtomicUsize,
+) {
+    let mut next = 0;
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                common::say_error!("accept {local}: {err}");
+                // Out of file descriptors: give the workers a moment to
+                // close some instead of spinning on the same error.
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+        };
+        // Responses are written whole; never hold their last bytes back.
+        let _ = stream.set_nodelay(true);
+        if let Err(err) = stream.set_nonblocking(true) {
+            common::say_error!("fcntl O_NONBLOCK {peer}: {err}");
+            continue;
+        }
+        let rejected = active.fetch_add(1, Ordering::Relaxed) >= config.max_connections;
+        if rejected {
+            active.fetch_sub(1, Ordering::Relaxed);
+        }
+        let (sender, waker) = &workers[next % workers.len()];
+        next = next.wrapping_add(1);
+        if sender
+            .send(NewConn {
+                stream,
+                peer,
+                rejected,
+            })
+            .is_ok()
+        {
+            let _ = waker.wake();
+        }
+    }
+}
+
+struct Worker {
+    poll: Poll,
+    receiver: Receiver<NewConn>,
+    /// Connections by token; `free` lists the empty slots.
+    conns: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    app: Arc<App>,
+    config: ServerConfig,
+    active: Arc<AtomicUsize>,
+    date: DateCache,
+    scratch: Vec<u8>,
+}
+
+/// What a connection should do next, after its socket was served.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Open,
+    Close,
+}
+
+impl Worker {
+    fn run(&mut self) {
+        let mut events = Events::with_capacity(1024);
+        let shortest = self
+            .config
+            .head_timeout
+            .min(self.config.idle_timeout)
+            .min(LINGER);
+        let tick = (shortest / 4).clamp(Duration::from_millis(5), Duration::from_millis(250));
+        let mut next_check = Instant::now() + tick;
+        loop {
+            let wait = next_check.saturating_duration_since(Instant::now());
+            if let Err(err) = self.poll.poll(&mut events, Some(wait)) {
+                if err.kind() != ErrorKind::Interrupted {
+                    common::say_error!("epoll_wait: {err}");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                continue;
+            }
+            for event in events.iter() {
+                if event.token() == WAKER {
+                    self.take_new_connections();
+                } else {
+                    self.serve_socket(event.token().0);
+                }
+            }
+            let now = Instant::now();
+            if now >= next_check {
+                self.check_timeouts(now);
+                next_check = now + tick;
+            }
+        }
+    }
+
+    fn take_new_connections(&mut self) {
+        while let Ok(new) = self.receiver.try_recv() {
+            let slot = match self.free.pop() {
+                Some(slot) => slot,
+                None => {
+                    self.conns.push(None);
+                    self.conns.len() - 1
+                }
+            };
+            let mut stream = TcpStream::from_std(new.stream);
+            if let Err(err) = self.poll.registry().register(
+                &mut stream,
+                Token(slot),
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
+                common::say_error!("epoll_ctl {}: {err}", new.peer);
+                self.free.push(slot);
+                if !new.rejected {
+                    self.active.fetch_sub(1, Ordering::Relaxed);
+                }
+                continue;
+            }
+            self.conns[slot] = Some(Conn::new(stream, new.peer, new.rejected));
+        }
+    }
+
+    fn serve_socket(&mut self, slot: usize) {
+        let Some(Some(conn)) = self.conns.get_mut(slot) else {
+            return;
+        };
+        let mut ctx = Ctx {
+            app: &self.app,
+            config: &self.config,
+            date: &mut self.date,
+            scratch: &mut self.scratch,
+        };
+        if conn.drive(&mut ctx) == Flow::Close {
+            self.close(slot);
+        }
+    }
+
+    fn close(&mut self, slot: usize) {
+        if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
+            let _ = self.poll.registry().deregister(&mut conn.stream);
+            if !conn.rejected {
+                self.active.fetch_sub(1, Ordering::Relaxed);
+            }
+            self.free.push(slot);
+        }
+    }
+
+    /// Slow or silent clients: every tick, look at every connection's clock.
+    fn check_timeouts(&mut self, now: Instant) {
+        for slot in 0..self.conns.len() {
+            let Some(Some(conn)) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            let mut ctx = Ctx {
+                app: &self.app,
+                config: &self.config,
+                date: &mut self.date,
+                scratch: &mut self.scratch,
+            };
+            if conn.check_timeout(now, &mut ctx) == Flow::Close {
+                self.close(slot);
+            }
+        }
+    }
+}
+
+/// What a connection borrows from its worker while it is served.
+struct Ctx<'a> {
+    app: &'a App,
+    config: &'a ServerConfig,
+    date: &'a mut DateCache,
+    scratch: &'a mut Vec<u8>,
+}
+
+enum Phase {
+    /// Waiting for (the rest of) a request head.
+    Head,
+    /// Head parsed; collecting its body.
+    Body {
+        head: Head,
+        body: Vec<u8>,
+        /// Content-Length bytes still to come (unused when chunked).
+        remaining: u64,
+        chunked: Option<ChunkedDecoder>,
+    },
+    /// Final response sent and write side shut: read and drop input until
+    /// the client closes too, or [`LINGER`] passes.
+    Lingering { until: Instant },
+}
+
+struct Conn {
+    stream: TcpStream,
+    peer: SocketAddr,
+    rejected: bool,
+    phase: Phase,
+    /// Received bytes not yet parsed (the next request, maybe pipelined).
+    input: Vec<u8>,
+    /// Response bytes not yet sent; `out_pos` of them are sent already.
+    output: Vec<u8>,
+    out_pos: usize,
+    /// A large file still being sent: the file and the bytes left.
+    file: Option<(File, u64)>,
+    /// Close once `output` is sent (Connection: close, errors).
+    close_after_output: bool,
+    /// When the current request's first byte arrived (head timeout).
+    head_started: Option<Instant>,
+    /// When the connection last made progress (idle and body timeouts).
+    last_progress: Instant,
+}
+
+impl Conn {
+    fn new(stream: TcpStream, peer: SocketAddr, rejected: bool) -> Conn {
+        Conn {
+            stream,
+            peer,
+            rejected,
+            phase: Phase::Head,
+            input: Vec::new(),
+            output: Vec::new(),
+            out_pos: 0,
+            file: None,
+            close_after_output: false,
+            head_started: None,
+            last_progress: Instant::now(),
+        }
+    }
+
+    /// Serve this connection as far as it goes without waiting: answer what
+    /// has arrived, send what we can, read what is there. The event loop is
+    /// edge-triggered, so we stop only at WouldBlock (we will be told when
+    /// that changes) or when the connection is over.
+    fn drive(&mut self, ctx: &mut Ctx<'_>) -> Flow {
+        loop {
+            self.answer_buffered(ctx);
+            match self.send_output() {
+                Ok(true) => {}
+                Ok(false) => return Flow::Open, // socket full: wait for writable
+                Err(err) => {
+                    common::say_error!("send {}: {err}", self.peer);
+                    return Flow::Close;
+                }
+            }
+            if self.close_after_output && !matches!(self.phase, Phase::Lingering { .. }) {
+                // Half-close: the client reads EOF after our last response,
+                // while we keep reading so unread input cannot cause a reset.
+                let _ = self.stream.shutdown(Shutdown::Write);
+                self.phase = Phase::Lingering {
+                    until: Instant::now() + LINGER,
+                };
+            }
+            match self.stream.read(ctx.scratch) {
+                Ok(0) => {
+                    // recv returned 0: the client closed its side (lesson 1).
+                    // Whatever is left in `input` is an unfinished request.
+                    return Flow::Close;
+                }
+                Ok(n) => {
+                    if let Phase::Lingering { .. } = self.phase {
+                        continue; // drained and dropped
+                    }
+                    if self.input.is_empty() && matches!(self.phase, Phase::Head) {
+                        self.head_started = Some(Instant::now());
+                    }
+                    self.input.extend_from_slice(&ctx.scratch[..n]);
+                    self.last_progress = Instant::now();
+                }
+                Err(err) if err.kind() == ErrorKind::WouldBlock => return Flow::Open,
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) => {
+                    // A reset while lingering is the client closing with
+                    // our response unread by choice: nothing lost.
+                    if !matches!(self.phase, Phase::Lingering { .. }) {
+                        common::say_error!("recv {}: {err}", self.peer);
+                    }
+                    return Flow::Close;
+                }
+            }
+        }
+    }
+
+    /// Answer every complete request in `input`, in order (pipelining),
+    /// until output piles up or the connection is to close.
+    fn answer_buffered(&mut self, ctx: &mut Ctx<'_>) {
+        loop {
+            if self.close_after_output
+                || self.file.is_some()
+                || self.output.len() - self.out_pos > OUTPUT_HIGH_WATER
+            {
+                return;
+            }
+            match &mut self.phase {
+                Phase::Lingering { .. } => return,
+                Phase::Head => {
+                    if self.input.is_empty() {
+                        return;
+                    }
+                    let (head, len) = match parse_head(&self.input, &ctx.config.limits) {
+                        Ok(Some(parsed)) => parsed,
+                        Ok(None) => return,
+                        Err(reject) => {
+                            let line = first_line(&self.input);
+                            self.refuse(ctx, &line, reject);
+                            return;
+                        }
+                    };
+                    self.input.drain(..len);
+                    self.head_started = None;
+                    if self.rejected {
+                        let response = Response::error(
+                            503,
+                            &format!(
+                                "more than {} connections; try again shortly",
+                                ctx.config.max_connections
+                            ),
+                        )
+                        .header("Retry-After", "1");
+                        self.respond(ctx, &head, response, false);
+                        return;
+                    }
+                    match head.framing {
+                        Framing::None => self.answer(ctx, head, Vec::new()),
+                        Framing::Length(n) => {
+                            self.continue_if_expected(&head);
+                            self.phase = Phase::Body {
+                                head,
+                                body: Vec::with_capacity(n.min(64 * 1024) as usize),
+                                remaining: n,
+                                chunked: None,
+                            };
+                        }
+                        Framing::Chunked => {
+                            self.continue_if_expected(&head);
+                            self.phase = Phase::Body {
+                                head,
+                                body: Vec::new(),
+                                remaining: 0,
+                                chunked: Some(ChunkedDecoder::new()),
+                            };
+                        }
+                    }
+                }
+                Phase::Body {
+                    body,
+                    remaining,
+                    chunked,
+                    ..
+                } => {
+                    let done = match chunked {
+                        None => {
+                            let take = (*remaining).min(self.input.len() as u64) as usize;
+                            body.extend_from_slice(&self.input[..take]);
+                            self.input.drain(..take);
+                            *remaining -= take as u64;
+                            *remaining == 0
+                        }
+                        Some(decoder) => {
+                            match decoder.feed(&self.input, body, ctx.config.limits.max_body) {
+                                Ok(fed) => {
+                                    self.input.drain(..fed.consumed);
+                                    fed.done
+                                }
+                                Err(reject) => {
+                                    let phase = std::mem::replace(&mut self.phase, Phase::Head);
+                                    let line = match &phase {
+                                        Phase::Body { head, .. } => head.request_line(),
+                                        _ => String::from("-"),
+                                    };
+                                    self.refuse(ctx, &line, reject);
+                                    return;
+                                }
+                            }
+                        }
+                    };
+                    if !done {
+                        return;
+                    }
+                    if let Phase::Body { head, body, .. } =
+                        std::mem::replace(&mut self.phase, Phase::Head)
+                    {
+                        self.answer(ctx, head, body);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `Expect: 100-continue`: the client waits for this interim response
+    /// before it sends the body (and so learns early of a 413 or 401).
+    fn continue_if_expected(&mut self, head: &Head) {
+        if head.expect_continue && self.input.is_empty() {
+            self.output
+                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+    }
+
+    /// Hand a complete request to the application and queue its response.
+    fn answer(&mut self, ctx: &mut Ctx<'_>, head: Head, body: Vec<u8>) {
+        let request = Request {
+            head: &head,
+            body: &body,
+            peer: self.peer,
+        };
+        let response = ctx.app.handle(&request);
+        if response.status >= 500 {
+            if let Body::Bytes(text) = &response.body {
+                common::say_error!(
+                    "{} \"{}\": {}",
+                    self.peer,
+                    head.request_line(),
+                    String::from_utf8_lossy(text).trim_end()
+                );
+            }
+        }
+        let keep_alive = head.keep_alive;
+        self.respond(ctx, &head, response, keep_alive);
+    }
+
+    /// A request the server refuses before the application sees it: answer
+    /// with the status and close, since the byte stream can no longer be
+    /// trusted to say where the next request starts.
+    fn refuse(&mut self, ctx: &mut Ctx<'_>, line: &str, reject: Reject) {
+        common::say_error!("request from {}: {}", self.peer, reject);
+        let response = Response::error(reject.status, &reject.reason);
+        let sent = self.queue_response(ctx, false, 1, false, response);
+        self.log(ctx, line, reject.status, sent);
+        self.close_after_output = true;
+        self.input.clear();
+    }
+
+    fn respond(&mut self, ctx: &mut Ctx<'_>, head: &Head, response: Response, keep_alive: bool) {
+        let keep_alive = keep_alive && !response.close;
+        let status = response.status;
+        let sent =
+            self.queue_response(ctx, head.method == "HEAD", head.minor, keep_alive, response);
+        if ctx.config.access_log {
+            self.log(ctx, &head.request_line(), status, sent);
+        }
+        if !keep_alive {
+            self.close_after_output = true;
+        }
+        self.last_progress = Instant::now();
+    }
+
+    /// `PEER "METHOD TARGET VERSION" STATUS BYTES` — BYTES is the body length sent.
+    fn log(&self, ctx: &Ctx<'_>, line: &str, status: u16, sent: u64) {
+        if ctx.config.access_log {
+            common::say!("{} \"{}\" {status} {sent}", self.peer, line);
+        }
+    }
+
+    /// Serialise the status line, headers and (unless HEAD) body into the
+    /// output buffer. Returns the body bytes that will be sent.
+    fn queue_response(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        head_only: bool,
+        minor: u8,
+        keep_alive: bool,
+        response: Response,
+    ) -> u64 {
+        let out = &mut self.output;
+        if self.out_pos == out.len() {
+            out.clear();
+            self.out_pos = 0;
+        }
+        let status = response.status;
+        let _ = write!(out, "HTTP/1.1 {status} {}\r\n", reason(status));
+        out.extend_from_slice(b"Server: mini-http\r\nDate: ");
+        out.extend_from_slice(ctx.date.now().as_bytes());
+        out.extend_from_slice(b"\r\n");
+        for (name, value) in &response.headers {
+            let _ = write!(out, "{name}: {value}\r\n");
+        }
+        let has_body = status_has_body(status);
+        let len = response.body.len();
+        if has_body {
+            // HEAD gets the length a GET would have had (RFC 9110, 9.3.2).
+            let _ = write!(out, "Content-Length: {len}\r\n");
+        }
+        if !keep_alive {
+            out.extend_from_slice(b"Connection: close\r\n");
+        } else if minor == 0 {
+            out.extend_from_slice(b"Connection: keep-alive\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        if head_only || !has_body {
+            return 0;
+        }
+        match response.body {
+            Body::Empty => {}
+            Body::Bytes(bytes) => out.extend_from_slice(&bytes),
+            Body::Shared(bytes) => out.extend_from_slice(&bytes),
+            Body::File(file, len) => self.file = Some((file, len)),
+        }
+        len
+    }
+
+    /// Send queued output (and refill it from a large file). `Ok(true)`:
+    /// everything is sent; `Ok(false)`: the socket buffer is full.
+    fn send_output(&mut self) -> io::Result<bool> {
+        loop {
+            if self.out_pos < self.output.len() {
+                match self.stream.write(&self.output[self.out_pos..]) {
+                    Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                    Ok(n) => {
+                        self.out_pos += n;
+                        self.last_progress = Instant::now();
+                    }
+                    Err(err) if err.kind() == ErrorKind::WouldBlock => return Ok(false),
+                    Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                    Err(err) => return Err(err),
+                }
+                continue;
+            }
+            self.output.clear();
+            self.out_pos = 0;
+            let Some((file, left)) = &mut self.file else {
+                return Ok(true);
+            };
+            let want = (*left).min(64 * 1024) as usize;
+            self.output.resize(want, 0);
+            let n = file.read(&mut self.output)?;
+            self.output.truncate(n);
+            if n == 0 {
+                // The file shrank after we promised its length: the only
+                // honest thing left is to close the connection.
+                return Err(io::Error::new(
+                    ErrorKind::UnexpectedEof,
+                    "file shrank while sent",
+                ));
+            }
+            *left -= n as u64;
+            if *left == 0 {
+                self.file = None;
+            }
+        }
+    }
+
+    fn check_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) -> Flow {
+        let config = ctx.config;
+        match &self.phase {
+            Phase::Lingering { until } => {
+                if now >= *until {
+                    return Flow::Close;
+                }
+                return Flow::Open;
+            }
+            Phase::Head if self.input.is_empty() => {
+                // Between requests (or before the first): close quietly.
+                if self.out_pos == self.output.len()
+                    && self.file.is_none()
+                    && now.duration_since(self.last_progress) >= config.idle_timeout
+                {
+                    return Flow::Close;
+                }
+                if now.duration_since(self.last_progress) >= config.idle_timeout.max(LINGER) {
+                    return Flow::Close; // a client that does not read its responses
+                }
+                return Flow::Open;
+            }
+            Phase::Head => {
+                let started = self.head_started.unwrap_or(self.last_progress);
+                if now.duration_since(started) < config.head_timeout {
+                    return Flow::Open;
+                }
+                let line = first_line(&self.input);
+                let reject = Reject {
+                    status: 408,
+                    reason: format!("request head not complete after {:?}", config.head_timeout),
+                };
+                self.refuse(ctx, &line, reject);
+            }
+            Phase::Body { head, .. } => {
+                if now.duration_since(self.last_progress) < config.head_timeout {
+                    return Flow::Open;
+                }
+                let line = head.request_line();
+                let reject = Reject {
+                    status: 408,
+                    reason: format!("request body stalled for {:?}", config.head_timeout),
+                };
+                self.phase = Phase::Head;
+                self.refuse(ctx, &line, reject);
+            }
+        }
+        self.drive(ctx)
+    }
+}
+
+/// The request line as far as it arrived, for the log of a refused request.
+fn first_line(input: &[u8]) -> String {
+    let end = input
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(input.len());
+    if end == 0 {
+        return "-".to_string();
+    }
+    let mut shown = common::show_bytes(&input[..end.min(200)]);
+    if end > 200 {
+        shown.push('…');
+    }
+    shown
+}
