@@ -43,6 +43,26 @@ fn queued(socket: &UdpSocket) -> Vec<Vec<u8>> {
     got
 }
 
+/// Assert a usage error: exit status 2, something on stderr, and no panic or
+/// traceback. (The wording is the argument parser's own: clap and Python's
+/// argparse both exit 2, but print different lines.) Returns stderr.
+fn assert_usage_error(out: &blackbox::Outcome, what: &str) -> String {
+    assert_eq!(
+        out.code(),
+        Some(2),
+        "{what}: bad usage must exit with status 2\n{}",
+        out.describe()
+    );
+    assert!(
+        !out.stderr.trim().is_empty()
+            && !out.stderr.contains("panicked")
+            && !out.stderr.contains("Traceback"),
+        "{what}: expected a short usage message on stderr, no panic or traceback\n{}",
+        out.describe()
+    );
+    out.stderr.clone()
+}
+
 fn have_ipv6_loopback() -> bool {
     UdpSocket::bind("[::1]:0").is_ok()
 }
@@ -153,7 +173,7 @@ fn no_reply_within_the_timeout_is_an_error_with_exit_status_1() {
     let addr = local(&silent);
     let started = Instant::now();
     let out = udp_echo().run(
-        ["client", &addr.to_string(), "--timeout", "200", "hello"],
+        ["client", "--timeout", "200", &addr.to_string(), "hello"],
         b"",
     );
     let waited = started.elapsed();
@@ -244,7 +264,7 @@ fn stray_datagrams_do_not_extend_the_timeout() {
         })
     };
     let out = udp_echo().run_with_timeout(
-        ["client", &addr.to_string(), "--timeout", "300", "hello"],
+        ["client", "--timeout", "300", &addr.to_string(), "hello"],
         b"",
         Duration::from_secs(5),
     );
@@ -273,11 +293,11 @@ fn stray_datagrams_do_not_extend_the_timeout() {
 fn oversize_datagram_is_refused_before_sending() {
     let server = test_socket("127.0.0.1:0");
     let addr = local(&server);
-    let out = udp_echo().run(["client", &addr.to_string(), "--size", "65508"], b"");
-    let line = out.assert_error(2).to_string();
+    let out = udp_echo().run(["client", "--size", "65508", &addr.to_string()], b"");
+    let stderr = assert_usage_error(&out, "--size 65508 over IPv4");
     assert!(
-        line.contains("65507"),
-        "--size 65508 over IPv4: expected a usage error naming the limit, 65507 bytes; got {line:?}"
+        stderr.contains("65507"),
+        "--size 65508 over IPv4: expected a usage error naming the limit, 65507 bytes; got {stderr:?}"
     );
     assert!(
         queued(&server).is_empty(),
@@ -287,11 +307,11 @@ fn oversize_datagram_is_refused_before_sending() {
     if have_ipv6_loopback() {
         let server = test_socket("[::1]:0");
         let addr = local(&server);
-        let out = udp_echo().run(["client", &addr.to_string(), "--size", "65528"], b"");
-        let line = out.assert_error(2).to_string();
+        let out = udp_echo().run(["client", "--size", "65528", &addr.to_string()], b"");
+        let stderr = assert_usage_error(&out, "--size 65528 over IPv6");
         assert!(
-            line.contains("65527"),
-            "--size 65528 over IPv6: expected a usage error naming the limit, 65527 bytes (IPv6's length field does not count its 40-byte header); got {line:?}"
+            stderr.contains("65527"),
+            "--size 65528 over IPv6: expected a usage error naming the limit, 65527 bytes (IPv6's length field does not count its 40-byte header); got {stderr:?}"
         );
         assert!(queued(&server).is_empty());
     }
@@ -308,9 +328,9 @@ fn largest_datagrams_go_through() {
         let out = udp_echo().run(
             [
                 "client",
-                &server.addr.to_string(),
                 "--size",
                 &size.to_string(),
+                &server.addr.to_string(),
             ],
             b"",
         );
@@ -351,7 +371,7 @@ fn buf_size_truncates_the_reply_on_the_client_side_too() {
             let _ = server.send_to(reply.as_bytes(), from);
         }
     });
-    let out = udp_echo().run(["client", &addr.to_string(), "--buf-size", "100", "x"], b"");
+    let out = udp_echo().run(["client", "--buf-size", "100", &addr.to_string(), "x"], b"");
     let _ = replier.join();
     assert_eq!(
         reply_lines(&out.stdout_text()),
@@ -438,10 +458,10 @@ fn connected_socket_hears_port_unreachable() {
     let out = udp_echo().run(
         [
             "client",
-            &closed.to_string(),
             "--connect",
             "--timeout",
             "5000",
+            &closed.to_string(),
             "hello",
         ],
         b"",
@@ -460,17 +480,10 @@ fn bad_arguments_are_usage_errors() {
     for args in [
         vec!["client", "127.0.0.1", "x"],
         vec!["client", "[::1]:9003:1", "x"],
-        vec!["client", "127.0.0.1:9003", "--size", "many"],
-        vec!["client", "127.0.0.1:9003", "--buf-size", "0", "x"],
+        vec!["client", "--size", "many", "127.0.0.1:9003"],
+        vec!["client", "--buf-size", "0", "127.0.0.1:9003", "x"],
     ] {
         let out = udp_echo().run(&args, b"");
-        assert_eq!(
-            out.code(),
-            Some(2),
-            "`udp-echo {}` is bad usage: exit 2\n{}",
-            args.join(" "),
-            out.describe()
-        );
-        out.assert_error(2);
+        assert_usage_error(&out, &format!("`udp-echo {}`", args.join(" ")));
     }
 }

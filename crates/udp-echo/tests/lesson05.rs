@@ -84,7 +84,7 @@ fn nobody_listening_shows_only_as_a_missing_reply() {
         local(&socket)
     };
     let out = udp_echo().run(
-        ["client", &closed.to_string(), "--timeout", "200", "anyone?"],
+        ["client", "--timeout", "200", &closed.to_string(), "anyone?"],
         b"",
     );
     let line = out.assert_error(1).to_string();
@@ -104,7 +104,7 @@ fn a_lost_datagram_is_never_resent() {
     let server = test_socket("127.0.0.1:0");
     let addr = local(&server);
     let out = udp_echo().run(
-        ["client", &addr.to_string(), "--timeout", "400", "once"],
+        ["client", "--timeout", "400", &addr.to_string(), "once"],
         b"",
     );
     out.assert_error(1);
