@@ -1,8 +1,8 @@
 //! Lesson 7, UDP broadcast: the sending side, `broadcast-send`, graded alone.
 //!
-//! The test itself is the receiver here: a plain UDP socket bound to
-//! 0.0.0.0 on a port the OS picks, so tests running in parallel never share
-//! a port and nothing depends on another program of yours. Every broadcast
+//! The test itself is the receiver here: a plain UDP socket bound to the
+//! broadcast address on a port the OS picks, so tests running in parallel
+//! never share a port and nothing depends on another program of yours. Every broadcast
 //! goes to 127.255.255.255, loopback's broadcast address, and never leaves
 //! the machine. (The tests that run broadcast-send and broadcast-recv
 //! together are in crates/broadcast-recv/tests/lesson07.rs.)
@@ -18,15 +18,15 @@ use std::time::{Duration, Instant};
 
 use blackbox::Outcome;
 
-/// A receiving socket on 0.0.0.0 (every address: broadcasts included) and
-/// the loopback broadcast address on its port.
+/// A receiving socket bound to 127.255.255.255, loopback's broadcast
+/// address itself, on a port the OS picks — and that address, the
+/// destination for the test. Bound to the broadcast address, the socket gets
+/// only datagrams sent *to* that address: a sender that sent to 127.0.0.1
+/// instead would deliver nothing here.
 fn listener() -> (UdpSocket, SocketAddr) {
-    let socket = UdpSocket::bind("0.0.0.0:0").expect("bind 0.0.0.0:0");
-    socket
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("SO_RCVTIMEO");
-    let port = socket.local_addr().expect("getsockname").port();
-    (socket, SocketAddr::from(([127, 255, 255, 255], port)))
+    let socket = UdpSocket::bind("127.255.255.255:0").expect("bind 127.255.255.255:0");
+    let addr = socket.local_addr().expect("getsockname");
+    (socket, addr)
 }
 
 /// Every datagram already waiting on `socket`, without waiting for more.
@@ -63,7 +63,7 @@ fn assert_success(outcome: &Outcome, what: &str) {
 }
 
 #[test]
-fn broadcast_reaches_a_receiver_bound_to_any_address() {
+fn broadcast_reaches_the_broadcast_address() {
     let (socket, to) = listener();
     let sender = blackbox::program!("broadcast-send");
     let outcome = sender.run(["--to", &to.to_string(), "hello 广播"], b"");
@@ -72,9 +72,8 @@ fn broadcast_reaches_a_receiver_bound_to_any_address() {
     assert_eq!(
         got,
         vec!["hello 广播".as_bytes().to_vec()],
-        "sent `hello 广播` to {to} (a socket bound to 0.0.0.0:{} listens); expected exactly that datagram, got {got:?}. \
+        "sent `hello 广播` to {to} (a socket bound to that broadcast address listens); expected exactly that datagram, got {got:?}. \
          Hint: the sender needs SO_BROADCAST, and must send to the broadcast address, not 127.0.0.1\n{}",
-        to.port(),
         outcome.describe()
     );
     let expected = format!("sent {} bytes to {to}", "hello 广播".len());
@@ -156,8 +155,8 @@ fn without_so_broadcast_the_os_refuses_to_send() {
 
 #[test]
 fn so_broadcast_only_matters_for_broadcast_addresses() {
-    let (socket, to) = listener();
-    let unicast = SocketAddr::from(([127, 0, 0, 1], to.port()));
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let unicast = socket.local_addr().expect("getsockname");
     let sender = blackbox::program!("broadcast-send");
     let outcome = sender.run(
         [
