@@ -272,7 +272,13 @@ pub fn list(json: bool) -> anyhow::Result<()> {
             if row.writable { "" } else { ", read-only" }
         );
         common::say!("    {}", row.about);
-        if !row.socket2.is_empty() {
+        if row.socket2.is_empty() {
+            common::say!(
+                "    socket2: no accessor; libc::getsockopt({}, {})",
+                row.level,
+                row.name
+            );
+        } else {
             common::say!("    socket2: {}", row.socket2);
         }
     }

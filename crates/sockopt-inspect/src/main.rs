@@ -46,8 +46,8 @@ mod tcp_states;
                   domain, protocol, fileno, getsockname, getpeername and every socket option."
 )]
 struct Cli {
-    /// Print one JSON document instead of text (for the inspection, `set` and `list`).
-    #[arg(long, global = true)]
+    /// Print one JSON document instead of text.
+    #[arg(long)]
     json: bool,
     #[command(subcommand)]
     command: Option<Command>,
@@ -64,6 +64,9 @@ enum Command {
         /// SO_RCVTIMEO=2.5 (`sockopt-inspect list` shows every option).
         #[arg(value_name = "OPTION=VALUE", required = true)]
         assignments: Vec<String>,
+        /// Print one JSON document instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// A server closes a connection first; bind its port again without and with SO_REUSEADDR.
     ReuseaddrDemo {
@@ -73,11 +76,18 @@ enum Command {
         /// Which side closes the connection first (and so holds TIME_WAIT).
         #[arg(long, value_enum, default_value = "server")]
         closer: Closer,
+        /// The first server does not set SO_REUSEADDR (the notes' server does).
+        #[arg(long)]
+        first_without_reuseaddr: bool,
     },
     /// Open sockets and a file, close some, open more: descriptor numbers at work.
     Fds,
     /// Every option this program knows: level, number, which sockets, what it does.
-    List,
+    List {
+        /// Print one JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[cfg(unix)]
@@ -122,16 +132,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Set {
             socket,
             assignments,
-        }) => set::run(*socket, assignments, cli.json),
-        Some(Command::ReuseaddrDemo { bind, closer }) => {
+            json,
+        }) => set::run(*socket, assignments, cli.json || *json),
+        Some(Command::ReuseaddrDemo {
+            bind,
+            closer,
+            first_without_reuseaddr,
+        }) => {
             no_json("reuseaddr-demo")?;
-            reuseaddr::run(*bind, *closer)
+            reuseaddr::run(*bind, *closer, !first_without_reuseaddr)
         }
         Some(Command::Fds) => {
             no_json("fds")?;
             fds::run()
         }
-        Some(Command::List) => inspect::list(cli.json),
+        Some(Command::List { json }) => inspect::list(cli.json || *json),
     }
 }
 

@@ -13,6 +13,7 @@
 //! ```text
 //! cargo run -p sockopt-inspect -- reuseaddr-demo                  # server closes first
 //! cargo run -p sockopt-inspect -- reuseaddr-demo --closer client  # client closes first
+//! cargo run -p sockopt-inspect -- reuseaddr-demo --first-without-reuseaddr
 //! ```
 //!
 //! On Linux the kernel's own table (`/proc/net/tcp`, what `ss -tan` reads)
@@ -68,11 +69,14 @@ fn read_to_eof(stream: &mut TcpStream, who: &str) -> anyhow::Result<()> {
     }
 }
 
-pub fn run(bind: SocketAddr, closer: Closer) -> anyhow::Result<()> {
+pub fn run(bind: SocketAddr, closer: Closer, first_reuses: bool) -> anyhow::Result<()> {
     // The first server, set up the notes' way: SO_REUSEADDR before bind.
+    // Linux lets a new socket bind past a TIME_WAIT entry only if the old
+    // socket had SO_REUSEADDR too (the entry remembers it), which
+    // `--first-without-reuseaddr` shows.
     let listener = tcp_socket(bind).with_context(|| format!("socket {bind}"))?;
     listener
-        .set_reuse_address(true)
+        .set_reuse_address(first_reuses)
         .with_context(|| format!("setsockopt SO_REUSEADDR {bind}"))?;
     listener
         .bind(&bind.into())
@@ -85,7 +89,11 @@ pub fn run(bind: SocketAddr, closer: Closer) -> anyhow::Result<()> {
         .ok()
         .and_then(|a| a.as_socket())
         .with_context(|| format!("getsockname {bind}"))?;
-    common::say!("server: listening on {addr} (SO_REUSEADDR on, as in the notes)");
+    if first_reuses {
+        common::say!("server: listening on {addr} (SO_REUSEADDR on, as in the notes)");
+    } else {
+        common::say!("server: listening on {addr} (SO_REUSEADDR off)");
+    }
 
     let mut client = TcpStream::connect(addr).with_context(|| format!("connect {addr}"))?;
     let (conn, _) = listener
