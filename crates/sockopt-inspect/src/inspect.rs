@@ -207,12 +207,12 @@ fn answer_text(answer: &Answer<String>) -> String {
 /// line per option, in table order.
 fn print_report(report: &Report) {
     common::say!("{} — {}", report.name, report.about);
-    common::say!("  {:<20} {}", "fileno()", report.fd);
-    common::say!("  {:<20} {}", "type", report.ty);
-    common::say!("  {:<20} {}", "domain", report.domain);
-    common::say!("  {:<20} {}", "protocol", report.protocol);
-    common::say!("  {:<20} {}", "getsockname()", answer_text(&report.local));
-    common::say!("  {:<20} {}", "getpeername()", answer_text(&report.peer));
+    common::say!("  {:<22} {}", "fileno()", report.fd);
+    common::say!("  {:<22} {}", "type", report.ty);
+    common::say!("  {:<22} {}", "domain", report.domain);
+    common::say!("  {:<22} {}", "protocol", report.protocol);
+    common::say!("  {:<22} {}", "getsockname()", answer_text(&report.local));
+    common::say!("  {:<22} {}", "getpeername()", answer_text(&report.peer));
     let mut level = None;
     for (opt, answer) in &report.options.0 {
         if level != Some(opt.level) {
@@ -221,14 +221,14 @@ fn print_report(report: &Report) {
         }
         match &answer.0 {
             Ok(value) => common::say!(
-                "    {:<18} {}",
+                "    {:<20} {}",
                 opt.name,
                 Shown {
                     kind: opt.kind,
                     value
                 }
             ),
-            Err(err) => common::say!("    {:<18} error: {err}", opt.name),
+            Err(err) => common::say!("    {:<20} error: {err}", opt.name),
         }
     }
 }

@@ -17,9 +17,12 @@
 //! program would normally use, and the unit tests check that both agree.
 //!
 //! The level also says which sockets an option applies to: `IPPROTO_TCP`
-//! options only to TCP sockets, `IPPROTO_IP` only to IPv4, `IPPROTO_IPV6`
-//! only to IPv6 ones. Asking anyway gets an error from the kernel
-//! ("Protocol not available"), so the program does not ask.
+//! options to TCP sockets, `IPPROTO_IP` to IPv4 and `IPPROTO_IPV6` to IPv6
+//! ones. Asking a UDP socket for TCP_NODELAY, or an IPv4 socket for
+//! IPV6_V6ONLY, gets an error from the kernel ("Operation not supported"),
+//! so the program does not ask. (Linux does answer some `IPPROTO_IP` options
+//! on an IPv6 socket, for the IPv4 traffic it may carry as `::ffff:a.b.c.d`;
+//! the program keeps each level to its own family.)
 
 use std::fmt;
 use std::io;
