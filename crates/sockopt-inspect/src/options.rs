@@ -214,7 +214,7 @@ pub static OPTIONS: &[SockOpt] = &[
         "queueing priority of outgoing packets (0-6 without privileges)"),
     #[cfg(any(target_os = "linux", target_os = "android"))]
     row("SO_MARK", Socket, libc::SO_MARK, Int, "Socket::mark",
-        "a number firewall and routing rules can match on (setting it needs CAP_NET_ADMIN)"),
+        "a number firewall and routing rules can match on (setting it needs CAP_NET_ADMIN or CAP_NET_RAW)"),
     #[cfg(any(target_os = "linux", target_os = "android"))]
     row("SO_BINDTODEVICE", Socket, libc::SO_BINDTODEVICE, Text, "Socket::device",
         "send and receive only through this interface (empty: any)"),
