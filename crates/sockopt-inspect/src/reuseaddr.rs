@@ -164,7 +164,11 @@ fn show_kernel_states(server: SocketAddr, client: SocketAddr, closer: Closer) {
     use crate::tcp_states::{self, Entry};
     use std::time::Instant;
 
-    let ours = |e: &Entry| e.local == server || e.local == client;
+    // This connection's two ends only: an ephemeral port may also appear in
+    // older TIME_WAIT entries towards other peers.
+    let ours = |e: &Entry| {
+        (e.local == server && e.remote == client) || (e.local == client && e.remote == server)
+    };
     let settled = |entries: &[Entry]| {
         let (closer_addr, other_addr) = match closer {
             Closer::Server => (server, client),
@@ -174,10 +178,6 @@ fn show_kernel_states(server: SocketAddr, client: SocketAddr, closer: Closer) {
             .iter()
             .any(|e| e.local == closer_addr && e.state == "TIME_WAIT")
             && !entries.iter().any(|e| e.local == other_addr)
-            && entries
-                .iter()
-                .filter(|e| e.local == closer_addr)
-                .all(|e| e.state == "TIME_WAIT")
     };
     // Poll the kernel's table (not a blind sleep): a few milliseconds on
     // loopback, a bounded wait on a loaded machine.
