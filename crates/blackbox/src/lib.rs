@@ -8,7 +8,8 @@
 //! That is what lets the same tests grade another implementation. By default
 //! a test runs the binary Cargo built; when the environment variable
 //! `IMPL_<PROGRAM>` is set (`IMPL_TCP_ECHO` for `tcp-echo`), it runs that
-//! command line instead, through `sh -c`, with the test's arguments appended:
+//! command line instead, through `sh -c` in the workspace's top folder, with
+//! the test's arguments appended:
 //!
 //! ```text
 //! IMPL_TCP_ECHO='python3 lessons/01-tcp-transfer/tcp_echo.py' cargo test -p tcp-echo
@@ -113,7 +114,13 @@ impl Program {
     {
         let mut command = match &self.replacement {
             None => Command::new(&self.built),
-            Some(line) => shell_command(&self.name, line),
+            Some(line) => {
+                let mut command = shell_command(&self.name, line);
+                // Cargo runs each test in its package's folder; a replacement
+                // names its files relative to the workspace root instead.
+                command.current_dir(workspace_root());
+                command
+            }
         };
         command
             .args(args)
@@ -285,6 +292,15 @@ impl Program {
         }
         shown
     }
+}
+
+/// The workspace's top folder (where README.md and `lessons/` are).
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
 }
 
 #[cfg(unix)]

@@ -284,10 +284,20 @@ fn server_closing_early_is_an_error_with_exit_status_1() {
     // without echoing it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("local_addr");
+    listener.set_nonblocking(true).expect("set_nonblocking");
     let rude = thread::spawn(move || {
-        if let Ok((mut stream, _)) = listener.accept() {
-            let mut buf = [0u8; 5];
-            let _ = stream.read_exact(&mut buf);
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while std::time::Instant::now() < deadline {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut buf = [0u8; 5];
+                    let _ = stream.read_exact(&mut buf);
+                    return;
+                }
+                Err(_) => thread::sleep(Duration::from_millis(5)),
+            }
         }
     });
     let out = tcp_echo().run(["client", &addr.to_string(), "hello"], b"");

@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""tcp_echo.py — lesson 1 (tcp 数据传输) in Python, the notes' own language.
+
+The same program as `cargo run -p tcp-echo`, kept to README "Conventions", so
+the same tests grade it:
+
+    python3 lessons/01-tcp-transfer/tcp_echo.py server [--bind ADDR] [--buf-size N]
+    python3 lessons/01-tcp-transfer/tcp_echo.py client ADDR [MESSAGE ...] [--bench BYTES]
+    IMPL_TCP_ECHO='python3 lessons/01-tcp-transfer/tcp_echo.py' \
+        cargo test -p tcp-echo --test lesson01
+
+One thread per client, blocking sockets, recv/sendall: the notes' style.
+"""
+
+import argparse
+import socket
+import sys
+import threading
+import time
+
+try:
+    import resource  # Unix only
+except ImportError:  # pragma: no cover - Windows
+    resource = None
+
+CHUNK = 64 * 1024
+
+
+# ---------------------------------------------------------------- conventions
+
+def log(line):
+    """One stdout line, flushed at once: tests read it through a pipe."""
+    print(line, flush=True)
+
+
+def reason(err):
+    """The OS reason, worded like the Rust programs: 'Connection refused (os error 111)'."""
+    if isinstance(err, OSError) and err.errno is not None:
+        return f"{err.strerror} (os error {err.errno})"
+    return str(err) or type(err).__name__
+
+
+def fail(what, err=None):
+    """The one `error:` line and exit status 1."""
+    print(f"error: {what}: {reason(err)}" if err is not None else f"error: {what}",
+          file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def parse_addr(text):
+    """'127.0.0.1:9001', '[::1]:9001' or 'localhost:9001' -> (family, host, port)."""
+    host, _, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host, family = host[1:-1], socket.AF_INET6
+    elif host == "localhost":
+        host, family = "127.0.0.1", socket.AF_INET
+    else:
+        family = socket.AF_INET
+    try:
+        socket.inet_pton(family, host)
+        number = int(port)
+        if not 0 <= number <= 65535 or not port.isdigit():
+            raise ValueError
+    except (OSError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a socket address: expected IP:PORT, "
+            "such as 127.0.0.1:9001 or [::1]:9001 (port 0-65535)") from None
+    return family, host, number
+
+
+def show_addr(addr):
+    """A socket address as the logs write it: 127.0.0.1:9001 or [::1]:9001."""
+    host, port = addr[0], addr[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def show_bytes(data):
+    """README rule 6: UTF-8 as is; \\n \\r \\t \\\\; other controls and bad bytes as \\xNN."""
+    out = []
+    text = data.decode("utf-8", errors="surrogateescape")
+    for ch in text:
+        code = ord(ch)
+        if ch in "\n\r\t\\":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}[ch])
+        elif 0xDC80 <= code <= 0xDCFF:  # an invalid byte, kept by surrogateescape
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code < 0x20 or 0x7F <= code <= 0x9F:
+            out.append("".join(f"\\x{b:02x}" for b in ch.encode("utf-8")))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def byte_count(text):
+    units = {"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "KIB": 1 << 10,
+             "M": 1 << 20, "MB": 1 << 20, "MIB": 1 << 20,
+             "G": 1 << 30, "GB": 1 << 30, "GIB": 1 << 30}
+    digits = text.rstrip("bBkKmMgGiI")
+    suffix = text[len(digits):].upper()
+    if not digits.isdigit() or suffix not in units:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a byte count, such as 65536 or 16M")
+    return int(digits) * units[suffix]
+
+
+def positive(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
+    return int(text)
+
+
+# --------------------------------------------------------------------- server
+
+def serve(args):
+    family, host, port = args.bind
+    if resource is not None:  # every client is a file descriptor
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            except (ValueError, OSError):
+                pass
+    where = show_addr((host, port))
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(4096)
+    except OSError as err:
+        fail(f"bind {where}", err)
+    log(f"listening on {show_addr(listener.getsockname())}")
+
+    threading.stack_size(256 * 1024)  # many sleeping threads, each small
+    finished = [0]
+    lock = threading.Lock()
+
+    def client_done():
+        with lock:
+            finished[0] += 1
+            if args.max_clients and finished[0] >= args.max_clients:
+                sys.stdout.flush()
+                import os
+                os._exit(0)  # from a thread, sys.exit would end only the thread
+
+    while True:
+        try:
+            conn, peer = listener.accept()
+        except OSError as err:
+            print(f"error: accept {where}: {reason(err)}", file=sys.stderr, flush=True)
+            time.sleep(0.05)
+            continue
+        log(f"connected {show_addr(peer)}")
+        threading.Thread(target=echo_client, daemon=True,
+                         args=(conn, show_addr(peer), args.buf_size, args.quiet, client_done)).start()
+
+
+def echo_client(conn, peer, buf_size, quiet, done):
+    total = 0
+    try:
+        while True:
+            data = conn.recv(buf_size)  # at most buf_size; the rest waits (notes 1.2)
+            if not data:  # empty: the peer closed (notes 1.3)
+                log(f"closed {peer} after {total} bytes")
+                break
+            total += len(data)
+            if not quiet:
+                log(f"recv {len(data)} bytes from {peer}")
+            conn.sendall(data)  # send may take only part; sendall loops
+    except OSError as err:
+        print(f"error: recv {peer}: {reason(err)}", file=sys.stderr, flush=True)
+    finally:
+        conn.close()
+        done()
+
+
+# --------------------------------------------------------------------- client
+
+def connect(addr):
+    family, host, port = addr
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.connect((host, port))
+    except OSError as err:
+        fail(f"connect {show_addr((host, port))}", err)
+    return sock
+
+
+def recv_exactly(sock, n, where):
+    data = b""
+    while len(data) < n:
+        try:
+            more = sock.recv(n - len(data))
+        except socket.timeout:
+            fail(f"recv {where}: no echo in time ({len(data)} of {n} bytes came back)")
+        except OSError as err:
+            fail(f"recv {where}", err)
+        if not more:
+            fail(f"recv {where}: the server closed the connection after echoing {len(data)} of {n} bytes")
+        data += more
+    return data
+
+
+def client(args):
+    where = show_addr(args.addr[1:])
+    sock = connect(args.addr)
+    if args.bench is not None:
+        return bench(sock, where, args.bench)
+    if not args.messages:
+        return pipe(sock, where)
+    sock.settimeout(args.timeout / 1000)
+    for message in args.messages:
+        data = message.encode("utf-8", errors="surrogateescape")
+        try:
+            sock.sendall(data)
+        except OSError as err:
+            fail(f"send {where}", err)
+        log(show_bytes(recv_exactly(sock, len(data), where)))
+    sock.shutdown(socket.SHUT_WR)
+
+
+def pipe(sock, where):
+    """stdin -> server and server -> stdout at the same time (no deadlock)."""
+    sent = [0, False, None]  # bytes, finished, error
+
+    def send_stdin():
+        try:
+            while True:
+                chunk = sys.stdin.buffer.read1(CHUNK)
+                if not chunk:
+                    break
+                sock.sendall(chunk)
+                sent[0] += len(chunk)
+            sock.shutdown(socket.SHUT_WR)  # FIN: the server reads empty
+        except OSError as err:
+            sent[2] = err
+        sent[1] = True
+
+    sender = threading.Thread(target=send_stdin, daemon=True)
+    sender.start()
+    received = 0
+    out = sys.stdout.buffer
+    while True:
+        try:
+            data = sock.recv(CHUNK)
+        except OSError as err:
+            fail(f"recv {where}", err)
+        if not data:
+            break
+        out.write(data)
+        received += len(data)
+    out.flush()
+    sender.join(timeout=1)
+    if not sent[1]:
+        fail(f"recv {where}: the server closed the connection before the end of input")
+    if sent[2] is not None:
+        fail(f"send {where}", sent[2])
+    if received != sent[0]:
+        fail(f"recv {where}: the server closed the connection after echoing {received} of {sent[0]} bytes")
+
+
+def bench(sock, where, total):
+    period = 251
+    pattern = bytes(i % period for i in range(CHUNK + period))
+    started = time.perf_counter()
+
+    def send_all():
+        done = 0
+        while done < total:
+            n = min(CHUNK, total - done)
+            start = done % period
+            sock.sendall(pattern[start:start + n])
+            done += n
+        sock.shutdown(socket.SHUT_WR)
+
+    threading.Thread(target=send_all, daemon=True).start()
+    received = 0
+    while received < total:
+        data = sock.recv(CHUNK)
+        if not data:
+            fail(f"recv {where}: the server closed the connection after echoing {received} of {total} bytes")
+        start = received % period
+        if data != pattern[start:start + len(data)]:
+            fail(f"recv {where}: echoed bytes differ from those sent near byte {received}")
+        received += len(data)
+    seconds = max(time.perf_counter() - started, 1e-9)
+    log(f"echoed {total} bytes in {seconds:.3f} s: {total / seconds / 1e6:.1f} MB/s (every byte checked)")
+
+
+# ----------------------------------------------------------------------- main
+
+def main():
+    parser = argparse.ArgumentParser(prog="tcp_echo.py", description="TCP echo server and client (lesson 1)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    server = commands.add_parser("server", help="echo every byte back; log each recv",
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    server.add_argument("--bind", type=parse_addr, default="127.0.0.1:9001", metavar="ADDR",
+                        help="address to listen on (port 0: the OS picks)")
+    server.add_argument("--buf-size", type=positive, default=1024, metavar="N",
+                        help="bytes asked for in each recv")
+    server.add_argument("--max-clients", type=positive, default=None, metavar="N",
+                        help="exit 0 once N clients have disconnected (default: never)")
+    server.add_argument("--quiet", action="store_true", help="no recv lines")
+    cli = commands.add_parser("client", help="send messages or stdin, print the echo",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    cli.add_argument("addr", type=parse_addr, metavar="ADDR")
+    cli.add_argument("messages", nargs="*", metavar="MESSAGE")
+    cli.add_argument("--bench", type=byte_count, metavar="BYTES",
+                     help="stream BYTES, check every echoed byte, print MB/s")
+    cli.add_argument("--timeout", type=positive, default=10000, metavar="MS",
+                     help="with messages: how long to wait for each echo")
+    args = parser.parse_args()
+    try:
+        serve(args) if args.command == "server" else client(args)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
