@@ -1,0 +1,62 @@
+# Shared by the lesson 5 scripts (sourced, not run): build the programs, start
+# servers on free loopback ports, print each command before running it, and
+# stop everything on exit.
+
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+cargo build -q -p tcp-echo -p sticky-demo -p udp-echo
+bin="${CARGO_TARGET_DIR:-target}/debug"
+work=$(mktemp -d /tmp/lesson05.XXXXXX)
+pids=()
+
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill -CONT "$pid" 2>/dev/null || true
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# show CMD ARGS...: print the command the way you would type it, then run it.
+show() {
+    local shown=() arg
+    for arg in "$@"; do
+        arg=${arg/#$bin\//target/debug/}
+        [[ $arg == *[[:space:]]* ]] && arg="'$arg'"
+        shown+=("$arg")
+    done
+    echo "\$ ${shown[*]}"
+    "$@"
+}
+
+heading() { printf '\n== %s ==\n' "$*"; }
+
+# start_server LOG CMD ARGS...: start a server in the background, logging to
+# LOG, and wait for its `listening on ADDR` line. Sets server_pid, addr, port.
+start_server() {
+    local log=$1
+    shift
+    "$@" >"$log" 2>&1 &
+    server_pid=$!
+    pids+=("$server_pid")
+    for _ in $(seq 200); do
+        addr=$(sed -n 's/^listening on //p' "$log" | head -1)
+        if [[ -n $addr ]]; then
+            port=${addr##*:}
+            return
+        fi
+        sleep 0.05
+    done
+    echo "error: $* did not print 'listening on ADDR':" >&2
+    cat "$log" >&2
+    exit 1
+}
+
+# server_log LOG: the server's output so far, indented.
+server_log() {
+    echo "server log:"
+    sed 's/^/    /' "$1"
+}
