@@ -622,6 +622,47 @@ fn set_flag_reads_back_on() {
 }
 
 #[test]
+fn set_refused_by_the_os_shows_its_error_and_the_rest_still_run() {
+    // Linux has SO_SNDLOWAT but will not change it: setsockopt fails with
+    // ENOPROTOOPT. Ask the kernel here first, so the test states the truth.
+    let probe =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    let five: libc::c_int = 5;
+    // SAFETY: passes a pointer to an int and its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            probe.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDLOWAT,
+            (&five as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        eprintln!("this kernel accepts SO_SNDLOWAT; nothing to refuse here");
+        return;
+    }
+    let reason = strerror(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+    probe.set_recv_buffer_size(9973).expect("SO_RCVBUF");
+    let kept = probe.recv_buffer_size().expect("SO_RCVBUF").to_string();
+
+    let out = sockopt_inspect().run(["set", "SO_SNDLOWAT=5", "SO_RCVBUF=9973"], b"");
+    let line = out.assert_error(1);
+    assert!(
+        line.contains("SO_SNDLOWAT") && line.contains(&reason),
+        "ran `set SO_SNDLOWAT=5 SO_RCVBUF=9973`; the kernel refuses SO_SNDLOWAT ({reason:?}), \
+         so expected exit status 1 and an error line naming it with that reason; got {line:?}"
+    );
+    let rcvbuf = set_line(&out, "SO_RCVBUF");
+    assert!(
+        words(&rcvbuf).contains(&kept),
+        "one refused option must not stop the others: expected SO_RCVBUF to be set and read \
+         back as {kept}; got {rcvbuf:?}\n{}",
+        out.describe()
+    );
+}
+
+#[test]
 fn set_unknown_option_is_a_usage_error() {
     let out = sockopt_inspect().run(["set", "SO_NO_SUCH_OPTION=1"], b"");
     let line = out.assert_error(2);
