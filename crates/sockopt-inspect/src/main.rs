@@ -41,7 +41,8 @@ mod tcp_states;
     name = "sockopt-inspect",
     version,
     about = "A socket's type, addresses, fileno and options, read from the kernel (lesson 6: the socket module)",
-    long_about = "Without a subcommand: make a TCP listener, a connected TCP pair, a UDP socket \
+    long_about = "A socket's type, addresses, fileno and options, read from the kernel \
+                  (lesson 6: the socket module).\n\nWithout a subcommand: make a TCP listener, a connected TCP pair, a UDP socket \
                   (and an IPv6 UDP socket when IPv6 is on) on loopback and show, for each, its type, \
                   domain, protocol, fileno, getsockname, getpeername and every socket option."
 )]
