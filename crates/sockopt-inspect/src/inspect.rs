@@ -152,18 +152,17 @@ fn domain_name(domain: Domain) -> String {
 /// type: on an IP socket SOCK_STREAM means TCP and SOCK_DGRAM means UDP.
 fn protocol_name(socket: &Socket, ty: Option<Type>) -> String {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    let protocol = socket.protocol().ok().flatten();
+    let asked = socket.protocol().ok().flatten();
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let protocol = {
+    let asked: Option<Protocol> = {
         let _ = socket;
-        match ty {
-            Some(Type::STREAM) => Some(Protocol::TCP),
-            Some(Type::DGRAM) => Some(Protocol::UDP),
-            _ => None,
-        }
+        None
     };
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    let _ = ty;
+    let protocol = asked.or(match ty {
+        Some(Type::STREAM) => Some(Protocol::TCP),
+        Some(Type::DGRAM) => Some(Protocol::UDP),
+        _ => None,
+    });
     match protocol {
         Some(Protocol::TCP) => "IPPROTO_TCP".into(),
         Some(Protocol::UDP) => "IPPROTO_UDP".into(),
