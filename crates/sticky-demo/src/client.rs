@@ -29,6 +29,10 @@ use crate::{ClientArgs, Mode};
 /// Write buffer of the benchmark: thousands of small frames per send.
 const BENCH_WRITE_BUFFER: usize = 256 * 1024;
 
+/// Largest --size: one message is held in memory, and a server's default
+/// --max-frame (16M) would refuse far less anyway.
+const MAX_BENCH_SIZE: usize = 256 << 20;
+
 /// How long --framing delay pauses between sends unless --delay says.
 const DEFAULT_DELAY_MS: u64 = 100;
 
@@ -171,8 +175,12 @@ fn bench(
 ) -> anyhow::Result<()> {
     let size = usize::try_from(size)
         .ok()
-        .filter(|&s| s as u64 <= framing::MAX_LENGTH_FRAME)
-        .ok_or_else(|| UsageError(format!("--size {size}: too large for one message")))?;
+        .filter(|&s| s <= MAX_BENCH_SIZE)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "--size {size}: at most {MAX_BENCH_SIZE} bytes (256M) per benchmark message"
+            ))
+        })?;
     // 'x' is not '\n', so the payload suits both framings.
     let payload = vec![b'x'; size];
     let frame_len = match framing {

@@ -182,7 +182,7 @@ fn recv_messages(
             // program without a buffer must read so as never to swallow the
             // start of the next message: 4 header bytes, then the body; a
             // line one byte at a time.
-            frames.wanted().min(settings.buf_size)
+            frames.wanted().clamp(1, settings.buf_size)
         } else {
             settings.buf_size
         };
