@@ -28,7 +28,16 @@ fn connect(addr: SocketAddr) -> TcpStream {
 fn read_exactly(stream: &mut TcpStream, len: usize, what: &str) -> Vec<u8> {
     let mut buf = vec![0u8; len];
     if let Err(err) = stream.read_exact(&mut buf) {
-        panic!("{what}: expected {len} bytes back, the read failed: {err}");
+        let why = match err.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                "nothing (more) came back within 10 s".to_string()
+            }
+            std::io::ErrorKind::UnexpectedEof => {
+                "the server closed the connection first".to_string()
+            }
+            _ => format!("the read failed: {err}"),
+        };
+        panic!("{what}: expected {len} bytes back; {why}");
     }
     buf
 }
