@@ -206,6 +206,11 @@ impl Client {
                 Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     return Err(self.timed_out())
                 }
+                // Windows reports an ICMP "port unreachable" even on an
+                // unconnected socket (WSAECONNRESET). Linux keeps such errors
+                // for connected sockets only; do the same, so that a closed
+                // port looks alike everywhere: no reply, then the timeout.
+                Err(err) if !self.connected && err.kind() == ErrorKind::ConnectionReset => continue,
                 Err(err) => return Err(err).with_context(|| format!("{what} {addr}")),
             };
             if datagram.peer != addr {

@@ -61,6 +61,7 @@ pub enum Fit {
     /// The whole datagram fitted.
     Whole,
     /// The datagram was this many bytes; only the buffer's worth was kept.
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     Truncated(usize),
     /// The datagram was larger than the buffer; this OS does not say by how much.
     #[cfg_attr(any(target_os = "linux", target_os = "android"), allow(dead_code))]
