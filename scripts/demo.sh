@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# scripts/demo.sh [LESSON] — the tour: every lesson's demonstration, narrated.
+#
+#   scripts/demo.sh        all lessons, 1 to 8, in order
+#   scripts/demo.sh 2      only lesson 2
+#
+# Servers run on loopback, on ports the OS picks (port 0), so the tour never
+# collides with a server you left running. Every process it starts is stopped
+# when it ends — normally, on failure, or on Ctrl-C.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+usage() { echo "usage: scripts/demo.sh [LESSON]   (LESSON: 1-8; none: all)"; }
+case "${1:-all}" in
+  -h|--help) usage; exit 0 ;;
+  all|[1-8]) ONLY=${1:-all} ;;
+  *) usage >&2; exit 2 ;;
+esac
+
+if [ -t 1 ]; then BOLD=$'\033[1m'; DIM=$'\033[2m'; OFF=$'\033[0m'; else BOLD=; DIM=; OFF=; fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/course-demo.XXXXXX")
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'echo; echo "interrupted: stopping everything the tour started"; exit 130' INT TERM
+
+echo "${DIM}building the programs (cargo build --workspace --bins)…${OFF}"
+cargo build -q --workspace --bins
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+export PATH="$BIN:$PATH"
+
+lesson() { printf '\n%s══ Lesson %s — %s%s\n' "$BOLD" "$1" "$2" "$OFF"; }
+# say LINE... : narration, what to notice; one "»" line per argument.
+say()    { echo; local line; for line in "$@"; do printf '%s» %s%s\n' "$BOLD" "$line" "$OFF"; done; }
+# Show a command, run it, indent its output (stdout and stderr), keep going on failure.
+run() {
+  printf '%s$ %s%s\n' "$DIM" "$*" "$OFF"
+  local status=0
+  "$@" > "$TMP/out" 2>&1 || status=$?
+  sed 's/^/  /' "$TMP/out"
+  [ "$status" -eq 0 ] || printf '  %s(exit status %s)%s\n' "$DIM" "$status" "$OFF"
+}
+# start NAME CMD... : run a server in the background, its output in $TMP/NAME.log;
+# wait for its `listening on ADDR` line and put ADDR in $ADDR.
+start() {
+  local name=$1; shift
+  printf '%s$ %s &%s\n' "$DIM" "$*" "$OFF"
+  "$@" > "$TMP/$name.log" 2> "$TMP/$name.err" &
+  PIDS+=("$!")
+  local tries=0
+  until ADDR=$(sed -n '1s/^listening on //p' "$TMP/$name.log" 2>/dev/null) && [ -n "$ADDR" ]; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 200 ] || ! kill -0 "$!" 2>/dev/null; then
+      echo "the server did not start:"; cat "$TMP/$name.log" "$TMP/$name.err"; exit 1
+    fi
+    sleep 0.05
+  done
+}
+# await NAME PATTERN : wait (up to 5 s) until the server's log has a line matching PATTERN.
+await() {
+  local tries=0
+  until grep -q -- "$2" "$TMP/$1.log" 2>/dev/null; do
+    tries=$((tries + 1)); [ "$tries" -gt 100 ] && break
+    sleep 0.05
+  done
+}
+# log NAME : show what the server has logged so far (and its stderr).
+log() {
+  printf '%s  [%s log]%s\n' "$DIM" "$1" "$OFF"
+  sed 's/^/  │ /' "$TMP/$1.log"
+  [ -s "$TMP/$1.err" ] && sed 's/^/  │ /' "$TMP/$1.err"
+  return 0
+}
+stop() { kill "${PIDS[-1]}" 2>/dev/null || true; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'; }
+
+# ------------------------------------------------------------------- lessons
+
+demo1() {
+  lesson 1 "TCP data transfer (tcp 数据传输)"
+  start echo tcp-echo server --bind 127.0.0.1:0 --buf-size 4
+  run tcp-echo client "$ADDR" 0123456789
+  await echo '^closed'
+  log echo
+  say "One 10-byte message, three recv calls of at most 4 bytes: 4, 4, 2." \
+      "What one recv does not take waits in the receive buffer for the next (notes 1.2);" \
+      "the empty recv after the client closed is the 'closed … after 10 bytes' line (notes 1.3)."
+  stop
+}
+
+demo6() {
+  lesson 6 "The socket module (socket 模块)"
+  run sockopt-inspect fds
+  say "Descriptors are small numbers, shared by files and sockets, and reused after close."
+  run sockopt-inspect set SO_RCVBUF=9973 SO_REUSEADDR=1
+  say "setsockopt then getsockopt: Linux doubles SO_RCVBUF to leave room for its own bookkeeping."
+  run sockopt-inspect reuseaddr-demo
+  say "The side that closes first keeps TIME_WAIT; only SO_REUSEADDR lets a restarted server bind at once."
+}
+
+for n in 1 2 3 4 5 6 7 8; do
+  if [ "$ONLY" = all ] || [ "$ONLY" = "$n" ]; then
+    if declare -F "demo$n" > /dev/null; then "demo$n"; fi
+  fi
+done
+printf '\n%sDone: every process the tour started has been stopped.%s\n' "$BOLD" "$OFF"
