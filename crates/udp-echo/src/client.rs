@@ -20,7 +20,7 @@
 //! cargo run -p udp-echo -- client 127.0.0.1:9003 --size 65508  # refused
 //! ```
 
-use std::io::{BufRead, ErrorKind};
+use std::io::{BufRead, ErrorKind, Read};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -82,21 +82,28 @@ pub fn run(args: &ClientArgs) -> anyhow::Result<()> {
         // client works interactively too. The line ending is not sent.
         let mut stdin = std::io::stdin().lock();
         let mut line = Vec::new();
+        // Never read more of one line than could be sent (plus "\r\n"): a
+        // huge input without newlines must not be slurped into memory.
+        let most = limit as u64 + 2;
         for number in 1.. {
             line.clear();
-            if stdin.read_until(b'\n', &mut line).context("read stdin")? == 0 {
+            let got = (&mut stdin)
+                .take(most)
+                .read_until(b'\n', &mut line)
+                .context("read stdin")?;
+            if got == 0 {
                 return Ok(());
             }
-            if line.last() == Some(&b'\n') {
+            let ended = line.last() == Some(&b'\n');
+            if ended {
                 line.pop();
                 if line.last() == Some(&b'\r') {
                     line.pop();
                 }
             }
-            if line.len() > limit {
+            if line.len() > limit || (!ended && got as u64 == most) {
                 bail!(
-                    "sendto {addr}: line {number} of stdin is {} bytes; one UDP datagram carries at most {limit} bytes ({why})",
-                    line.len()
+                    "sendto {addr}: line {number} of stdin is longer than one UDP datagram can carry: at most {limit} bytes ({why})"
                 );
             }
             client.send(&line)?;
