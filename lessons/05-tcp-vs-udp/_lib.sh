@@ -5,8 +5,17 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-cargo build -q -p tcp-echo -p sticky-demo -p udp-echo
 bin="${CARGO_TARGET_DIR:-target}/debug"
+if command -v cargo >/dev/null; then
+    cargo build -q -p tcp-echo -p sticky-demo -p udp-echo
+fi
+# Under sudo, cargo may not be on root's PATH: then build first, as yourself.
+for program in tcp-echo sticky-demo udp-echo; do
+    if [[ ! -x $bin/$program ]]; then
+        echo "error: $bin/$program not found: run 'cargo build' first" >&2
+        exit 1
+    fi
+done
 work=$(mktemp -d /tmp/lesson05.XXXXXX)
 pids=()
 

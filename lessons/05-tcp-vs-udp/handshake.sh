@@ -2,7 +2,7 @@
 # handshake.sh — lesson 5, differences 1 and 2: the packets of one echo over
 # TCP (handshake, data, close) and over UDP (two datagrams).
 #
-#   sudo lessons/05-tcp-vs-udp/handshake.sh      # tcpdump needs root (or CAP_NET_RAW)
+#   cargo build && sudo lessons/05-tcp-vs-udp/handshake.sh   # tcpdump needs root (or CAP_NET_RAW)
 #
 # Captures on the loopback interface only, and only the two servers' ports.
 source "$(dirname "$0")/_lib.sh"
