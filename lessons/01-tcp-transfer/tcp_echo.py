@@ -13,112 +13,24 @@ One thread per client, blocking sockets, recv/sendall: the notes' style.
 """
 
 import argparse
+import os
 import socket
 import sys
 import threading
 import time
 
-try:
-    import resource  # Unix only
-except ImportError:  # pragma: no cover - Windows
-    resource = None
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from conventions import (byte_count, fail, log, parse_addr, positive,  # noqa: E402
+                         raise_fd_limit, show_addr, show_bytes, warn)
 
 CHUNK = 64 * 1024
-
-
-# ---------------------------------------------------------------- conventions
-
-def log(line):
-    """One stdout line, flushed at once: tests read it through a pipe."""
-    print(line, flush=True)
-
-
-def reason(err):
-    """The OS reason, worded like the Rust programs: 'Connection refused (os error 111)'."""
-    if isinstance(err, OSError) and err.errno is not None:
-        return f"{err.strerror} (os error {err.errno})"
-    return str(err) or type(err).__name__
-
-
-def fail(what, err=None):
-    """The one `error:` line and exit status 1."""
-    print(f"error: {what}: {reason(err)}" if err is not None else f"error: {what}",
-          file=sys.stderr, flush=True)
-    sys.exit(1)
-
-
-def parse_addr(text):
-    """'127.0.0.1:9001', '[::1]:9001' or 'localhost:9001' -> (family, host, port)."""
-    host, _, port = text.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host, family = host[1:-1], socket.AF_INET6
-    elif host == "localhost":
-        host, family = "127.0.0.1", socket.AF_INET
-    else:
-        family = socket.AF_INET
-    try:
-        socket.inet_pton(family, host)
-        number = int(port)
-        if not 0 <= number <= 65535 or not port.isdigit():
-            raise ValueError
-    except (OSError, ValueError):
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a socket address: expected IP:PORT, "
-            "such as 127.0.0.1:9001 or [::1]:9001 (port 0-65535)") from None
-    return family, host, number
-
-
-def show_addr(addr):
-    """A socket address as the logs write it: 127.0.0.1:9001 or [::1]:9001."""
-    host, port = addr[0], addr[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def show_bytes(data):
-    """README rule 6: UTF-8 as is; \\n \\r \\t \\\\; other controls and bad bytes as \\xNN."""
-    out = []
-    text = data.decode("utf-8", errors="surrogateescape")
-    for ch in text:
-        code = ord(ch)
-        if ch in "\n\r\t\\":
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}[ch])
-        elif 0xDC80 <= code <= 0xDCFF:  # an invalid byte, kept by surrogateescape
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif code < 0x20 or 0x7F <= code <= 0x9F:
-            out.append("".join(f"\\x{b:02x}" for b in ch.encode("utf-8")))
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def byte_count(text):
-    units = {"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "KIB": 1 << 10,
-             "M": 1 << 20, "MB": 1 << 20, "MIB": 1 << 20,
-             "G": 1 << 30, "GB": 1 << 30, "GIB": 1 << 30}
-    digits = text.rstrip("bBkKmMgGiI")
-    suffix = text[len(digits):].upper()
-    if not digits.isdigit() or suffix not in units:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a byte count, such as 65536 or 16M")
-    return int(digits) * units[suffix]
-
-
-def positive(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
-    return int(text)
 
 
 # --------------------------------------------------------------------- server
 
 def serve(args):
     family, host, port = args.bind
-    if resource is not None:  # every client is a file descriptor
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if soft < hard:
-            try:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            except (ValueError, OSError):
-                pass
+    raise_fd_limit()  # every client is a file descriptor
     where = show_addr((host, port))
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -138,14 +50,13 @@ def serve(args):
             finished[0] += 1
             if args.max_clients and finished[0] >= args.max_clients:
                 sys.stdout.flush()
-                import os
                 os._exit(0)  # from a thread, sys.exit would end only the thread
 
     while True:
         try:
             conn, peer = listener.accept()
         except OSError as err:
-            print(f"error: accept {where}: {reason(err)}", file=sys.stderr, flush=True)
+            warn(f"accept {where}", err)
             time.sleep(0.05)
             continue
         log(f"connected {show_addr(peer)}")
@@ -166,7 +77,7 @@ def echo_client(conn, peer, buf_size, quiet, done):
                 log(f"recv {len(data)} bytes from {peer}")
             conn.sendall(data)  # send may take only part; sendall loops
     except OSError as err:
-        print(f"error: recv {peer}: {reason(err)}", file=sys.stderr, flush=True)
+        warn(f"recv {peer}", err)
     finally:
         conn.close()
         done()

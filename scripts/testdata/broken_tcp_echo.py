@@ -26,7 +26,7 @@ def lossy_echo_client(conn, peer, buf_size, quiet, done):
                 tcp_echo.log(f"recv {len(data)} bytes from {peer}")
             conn.send(data[:-1])  # the bug: one byte short, and send, not sendall
     except OSError as err:
-        print(f"error: recv {peer}: {tcp_echo.reason(err)}", file=sys.stderr, flush=True)
+        tcp_echo.warn(f"recv {peer}", err)
     finally:
         conn.close()
         done()

@@ -1,0 +1,117 @@
+"""conventions.py — README "Conventions" in Python, shared by the lessons' Python versions.
+
+The lessons' Python programs (tcp_echo.py, sticky_demo.py, udp_echo.py) import
+this file, and so may yours:
+
+    import os, sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+    from conventions import log, fail, parse_addr, show_addr, show_bytes
+
+It holds only what every program must do the same way: flushed log lines,
+the one-line `error:` report with exit status 1, socket addresses on the
+command line (a bad one is a usage error, exit 2, through argparse), and
+bytes shown as text.
+"""
+
+import argparse
+import socket
+import sys
+
+
+def log(line):
+    """One stdout line, flushed at once: tests and scripts read it through a pipe."""
+    print(line, flush=True)
+
+
+def reason(err):
+    """The OS reason, worded like the Rust programs: 'Connection refused (os error 111)'."""
+    if isinstance(err, OSError) and err.errno is not None and err.strerror:
+        return f"{err.strerror} (os error {err.errno})"
+    return str(err) or type(err).__name__
+
+
+def warn(what, err=None):
+    """An `error:` line on stderr for a failure the program survives (one bad connection)."""
+    print(f"error: {what}: {reason(err)}" if err is not None else f"error: {what}",
+          file=sys.stderr, flush=True)
+
+
+def fail(what, err=None):
+    """The program's last words: one `error:` line and exit status 1."""
+    warn(what, err)
+    sys.exit(1)
+
+
+def parse_addr(text):
+    """argparse type: '127.0.0.1:9001', '[::1]:9001' or 'localhost:9001' -> (family, host, port)."""
+    host, _, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host, family = host[1:-1], socket.AF_INET6
+    elif host == "localhost":
+        host, family = "127.0.0.1", socket.AF_INET
+    else:
+        family = socket.AF_INET
+    try:
+        socket.inet_pton(family, host)
+        if not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError
+    except (OSError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a socket address: expected IP:PORT, "
+            "such as 127.0.0.1:9001 or [::1]:9001 (port 0-65535)") from None
+    return family, host, int(port)
+
+
+def show_addr(addr):
+    """A socket address as the logs write it: 127.0.0.1:9001 or [::1]:9001."""
+    host, port = addr[0], addr[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def show_bytes(data):
+    """README rule 6: UTF-8 as is; \\n \\r \\t \\\\ escaped; other controls and bad bytes as \\xNN."""
+    out = []
+    for ch in data.decode("utf-8", errors="surrogateescape"):
+        code = ord(ch)
+        if ch in "\n\r\t\\":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}[ch])
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8, kept by surrogateescape
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code < 0x20 or 0x7F <= code <= 0x9F:
+            out.append("".join(f"\\x{b:02x}" for b in ch.encode("utf-8")))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def byte_count(text):
+    """argparse type: '65536', '64K', '16M', '1G' (powers of 1024)."""
+    units = {"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "KIB": 1 << 10,
+             "M": 1 << 20, "MB": 1 << 20, "MIB": 1 << 20,
+             "G": 1 << 30, "GB": 1 << 30, "GIB": 1 << 30}
+    digits = text.rstrip("bBkKmMgGiI")
+    suffix = text[len(digits):].upper()
+    if not digits.isdigit() or suffix not in units:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a byte count, such as 65536 or 16M")
+    return int(digits) * units[suffix]
+
+
+def positive(text):
+    """argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
+    return int(text)
+
+
+def raise_fd_limit():
+    """Lift the open-file soft limit to the hard one: every client is a file descriptor."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
