@@ -26,8 +26,10 @@
 # are removed on exit — normal, failure, Ctrl-C or kill (not kill -9).
 # Addresses 10.200.0.0/24 and 10.201.0.0/24 exist only inside them.
 #
-# Usage:  sudo scripts/lan-lab.sh [--hold]
-#   --hold   keep the LAN up after the demo, until Ctrl-C, to explore it.
+# Usage:  sudo scripts/lan-lab.sh [--hold | --cleanup]
+#   --hold     keep the LAN up after the demo, until Ctrl-C, to explore it.
+#   --cleanup  remove what an earlier run left behind because it was killed
+#              with kill -9 (namespaces bclab<PID>-* whose script is gone).
 # The programs: IMPL_BROADCAST_SEND / IMPL_BROADCAST_RECV (command lines, as
 # for the tests), else the debug builds in $CARGO_TARGET_DIR or target/:
 #   cargo build -p broadcast-send -p broadcast-recv
@@ -41,6 +43,7 @@ LAN=10.200.0
 FAR=10.201.0
 prefix="bclab$$"
 hold=false
+cleanup_only=false
 
 say() { printf '%s\n' "$*"; }
 skip() {
@@ -51,12 +54,13 @@ skip() {
 for arg in "$@"; do
     case "$arg" in
     --hold) hold=true ;;
+    --cleanup) cleanup_only=true ;;
     -h | --help)
         sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
-        say "error: unknown argument '$arg' (usage: sudo scripts/lan-lab.sh [--hold])" >&2
+        say "error: unknown argument '$arg' (usage: sudo scripts/lan-lab.sh [--hold | --cleanup])" >&2
         exit 2
         ;;
     esac
@@ -66,6 +70,22 @@ done
 [ "$(uname -s)" = Linux ] || skip "network namespaces exist only on Linux (this is $(uname -s))"
 [ "$(id -u)" = 0 ] || skip "creating network namespaces needs root: run it as  sudo $0"
 command -v ip >/dev/null 2>&1 || skip "the \`ip\` command (package iproute2) is not installed"
+
+if $cleanup_only; then
+    # Only namespaces named like ours, and only if the script that made them
+    # (its PID is in the name) is no longer running.
+    removed=0
+    for name in $(ip netns list | awk '{print $1}' | grep -E '^bclab[0-9]+-(sw|h[0-9]|r)$' || true); do
+        owner=${name#bclab}
+        owner=${owner%%-*}
+        if kill -0 "$owner" 2>/dev/null && grep -q lan-lab "/proc/$owner/cmdline" 2>/dev/null; then
+            continue
+        fi
+        ip netns del "$name" && removed=$((removed + 1))
+    done
+    say "lan-lab: removed $removed leftover namespaces"
+    exit 0
+fi
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$repo/target}
@@ -91,7 +111,7 @@ tmp=""
 
 cleanup() {
     local status=$?
-    trap - EXIT INT TERM ERR
+    trap - EXIT INT TERM HUP ERR
     set +e
     for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null
@@ -111,6 +131,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 trap 'say "lan-lab: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 ns() { say "$prefix-$1"; }
@@ -188,11 +209,11 @@ for host in "${hosts[@]}"; do
     pids+=($!)
 done
 
+deadline=$((SECONDS + 6))
 for i in "${!hosts[@]}"; do
     host=${hosts[i]}
-    tries=250 # 5 s
     until grep -q "^listening on " "$tmp/$host.out" 2>/dev/null; do
-        if ! kill -0 "${pids[i]}" 2>/dev/null || ((tries-- == 0)); then
+        if ! kill -0 "${pids[i]}" 2>/dev/null || ((SECONDS >= deadline)); then
             say "lan-lab: the receiver on $host did not print 'listening on ADDR'; it printed:" >&2
             cat "$tmp/$host.out" "$tmp/$host.err" >&2
             exit 1
@@ -258,7 +279,7 @@ width=0
 for message in "${messages[@]}"; do ((${#message} > width)) && width=${#message}; done
 width=$((width + 2))
 printf '%-*s' "$width" "heard by:"
-for host in "${hosts[@]}"; do printf '%-5s' "$host"; done
+printf '%-5s' "${hosts[@]}" | sed 's/ *$//'
 printf '\n'
 wrong=()
 for i in 0 1 2 3; do
@@ -266,7 +287,7 @@ for i in 0 1 2 3; do
     for host in "${hosts[@]}"; do
         if grep -qF -- ": ${messages[i]}" "$tmp/$host.out"; then heard=yes; else heard=no; fi
         case " ${expected[i]} " in *" $host "*) want=yes ;; *) want=no ;; esac
-        printf '%-5s' "$heard"
+        [ "$host" = "${hosts[-1]}" ] && printf '%s' "$heard" || printf '%-5s' "$heard"
         [ "$heard" = "$want" ] || wrong+=("step $((i + 1)): $host heard=$heard, expected $want")
     done
     printf '\n'

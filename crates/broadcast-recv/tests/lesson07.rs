@@ -280,11 +280,58 @@ fn leftover_namespaces(pid: u32) -> Vec<String> {
         .map(|o| {
             String::from_utf8_lossy(&o.stdout)
                 .lines()
-                .filter(|l| l.starts_with(&prefix))
+                .filter_map(|l| l.split_whitespace().next())
+                .filter(|name| name.starts_with(&prefix))
                 .map(str::to_string)
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// One run of the script. Dropping it removes whatever that run left
+/// behind, so even a failing test leaves the machine clean — after the test
+/// has checked (and reported) that the script cleaned up by itself.
+struct LabRun {
+    pid: u32,
+}
+
+impl Drop for LabRun {
+    fn drop(&mut self) {
+        for name in leftover_namespaces(self.pid) {
+            let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        }
+    }
+}
+
+/// Ask the script to stop the way `kill` (and a test harness) does: SIGTERM.
+/// It takes the same path as Ctrl-C (SIGINT) — but SIGINT cannot be trapped
+/// by a script started with it ignored, as in a background job of a
+/// non-interactive shell, while SIGTERM always can.
+fn terminate(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+}
+
+/// Wait for `child` to finish. After `limit`, stop it with SIGTERM, so it
+/// still removes its namespaces, and only if that fails with SIGKILL.
+fn wait_with_deadline(mut child: Child, limit: Duration) -> std::process::Output {
+    let running = |child: &mut Child| matches!(child.try_wait(), Ok(None));
+    let deadline = Instant::now() + limit;
+    while running(&mut child) && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    if running(&mut child) {
+        terminate(child.id());
+        let grace = Instant::now() + Duration::from_secs(5);
+        while running(&mut child) && Instant::now() < grace {
+            thread::sleep(Duration::from_millis(10));
+        }
+        if running(&mut child) {
+            let _ = child.kill();
+        }
+    }
+    child.wait_with_output().expect("wait for lan-lab.sh")
 }
 
 /// Skip on systems where lan-lab cannot run; the script must then say so,
@@ -328,7 +375,9 @@ fn lan_lab_every_subnet_host_hears_the_broadcast_and_the_other_subnet_does_not()
         .spawn()
         .expect("start bash scripts/lan-lab.sh");
     let pid = child.id();
-    let output = wait_with_deadline(child, Duration::from_secs(20));
+    let _run = LabRun { pid };
+    // The script needs well under a second; its own deadlines add up to ~12 s.
+    let output = wait_with_deadline(child, Duration::from_secs(30));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let report = format!(
         "lan-lab.sh {}\n--- stdout ---\n{stdout}\n--- stderr ---\n{}",
@@ -371,8 +420,8 @@ fn lan_lab_every_subnet_host_hears_the_broadcast_and_the_other_subnet_does_not()
 }
 
 #[test]
-fn lan_lab_removes_everything_when_interrupted() {
-    let test = "lan_lab_removes_everything_when_interrupted";
+fn lan_lab_removes_everything_when_stopped() {
+    let test = "lan_lab_removes_everything_when_stopped";
     if !lan_lab_can_run(test) {
         return;
     }
@@ -382,8 +431,9 @@ fn lan_lab_removes_everything_when_interrupted() {
         .spawn()
         .expect("start bash scripts/lan-lab.sh --hold");
     let pid = child.id();
+    let _run = LabRun { pid };
     let lines = read_lines(&mut child);
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = Vec::new();
     let holding = loop {
         match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -398,10 +448,9 @@ fn lan_lab_removes_everything_when_interrupted() {
         }
     };
     if !holding {
-        let _ = child.kill();
-        let _ = child.wait();
+        let status = wait_with_deadline(child, Duration::ZERO).status;
         panic!(
-            "lan-lab.sh --hold never printed `lan-lab: holding …`; it printed:\n{}",
+            "lan-lab.sh --hold never printed `lan-lab: holding …` ({status}); it printed:\n{}",
             seen.join("\n")
         );
     }
@@ -409,32 +458,17 @@ fn lan_lab_removes_everything_when_interrupted() {
         !leftover_namespaces(pid).is_empty(),
         "while holding, the namespaces bclab{pid}-* should exist"
     );
-    // Ctrl-C, as a user would press it (to this process only).
-    let _ = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status();
+    terminate(pid);
     let status = wait_with_deadline(child, Duration::from_secs(10)).status;
     assert!(
         !status.success(),
-        "an interrupted lan-lab.sh should not report success ({status})"
+        "a stopped lan-lab.sh should not report success ({status})"
     );
     assert!(
         leftover_namespaces(pid).is_empty(),
-        "after Ctrl-C, lan-lab.sh left namespaces behind: {:?}",
+        "stopped with SIGTERM, lan-lab.sh left namespaces behind: {:?}",
         leftover_namespaces(pid)
     );
-}
-
-/// Wait for `child` to finish; kill it after `limit`.
-fn wait_with_deadline(mut child: Child, limit: Duration) -> std::process::Output {
-    let deadline = Instant::now() + limit;
-    while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(10));
-    }
-    if matches!(child.try_wait(), Ok(None)) {
-        let _ = child.kill();
-    }
-    child.wait_with_output().expect("wait for lan-lab.sh")
 }
 
 /// The child's stdout lines, as they come.
