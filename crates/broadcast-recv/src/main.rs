@@ -27,8 +27,8 @@ mod receiver;
 )]
 pub struct Args {
     /// Address to bind. 0.0.0.0 (every local address) receives broadcasts;
-    /// 127.0.0.1 receives only datagrams sent to 127.0.0.1 itself. Binding
-    /// only receives: nothing is sent, so 0.0.0.0 exposes no service.
+    /// 127.0.0.1 receives only datagrams sent to 127.0.0.1 itself. The
+    /// receiver never replies: on 0.0.0.0 it only logs what others send.
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9004", value_parser = common::parse_socket_addr)]
     pub bind: SocketAddr,
     /// Exit (status 0) after this many datagrams [default: never].

@@ -31,7 +31,7 @@ pub const DEFAULT_TO: &str = "127.255.255.255:9004";
     name = "broadcast-send",
     version,
     about = "Send a UDP broadcast: one datagram to every host of a network (lesson 7)",
-    after_help = "Examples:\n  broadcast-send hello                         # 127.255.255.255:9004, stays on this machine\n  broadcast-send --count 5 --interval 200 hi   # five times, 200 ms apart\n  broadcast-send --no-broadcast-flag hi        # see the OS refuse without SO_BROADCAST\n  broadcast-send --to 192.168.1.255:9004 hi    # YOUR LAN's directed broadcast: every host on it\n  broadcast-send --to 255.255.255.255:9004 hi  # limited broadcast: every host on the local link"
+    after_help = "Examples:\n  broadcast-send hello                         # 127.255.255.255:9004, stays on this machine\n  broadcast-send --count 5 --interval 200 hi   # five times, 200 ms apart\n  broadcast-send --no-broadcast-flag hi        # see the OS refuse without SO_BROADCAST\n  broadcast-send --to 192.168.1.255:9004 hi    # leaves this machine: every host of 192.168.1.0/24\n  broadcast-send --to 255.255.255.255:9004 hi  # leaves this machine: every host on the local link"
 )]
 pub struct Args {
     /// Where to send. The default is the loopback network's broadcast address,
