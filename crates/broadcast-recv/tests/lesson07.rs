@@ -156,10 +156,12 @@ fn a_receiver_bound_to_127_0_0_1_hears_no_broadcast() {
     // The 0.0.0.0 receiver proves the broadcast really went out.
     let line = any.wait_for_line("the broadcast", |l| l.starts_with("from "));
     assert!(line.ends_with(": broadcast"), "{line}");
-    // Then a unicast to 127.0.0.1. On loopback each sendto queues its
-    // datagram before it returns, so had the broadcast reached the narrow
-    // receiver it would be queued ahead of this one: its first (and, with
-    // --count 1, only) datagram tells which it got.
+    // The kernel hands a broadcast to every matching socket of the port in
+    // one go, and the 0.0.0.0 receiver has logged it: had it reached the
+    // narrow receiver too, it would be queued there already. So send a
+    // unicast to 127.0.0.1 now: the narrow receiver's first (and, with
+    // --count 1, only) datagram tells which one it got — proof without a
+    // timeout.
     socket
         .send_to(b"unicast", SocketAddr::from(([127, 0, 0, 1], port)))
         .expect("sendto 127.0.0.1");

@@ -31,9 +31,10 @@ fn listener() -> (UdpSocket, SocketAddr) {
 
 /// Every datagram already waiting on `socket`, without waiting for more.
 ///
-/// On loopback a `sendto` has put the datagram in the receiver's queue by
-/// the time it returns, so once the sender has exited, whatever it sent is
-/// here: "nothing waiting" then really means "nothing was sent".
+/// On loopback a `sendto` has normally queued the datagram at the receiver
+/// by the time it returns, so once the sender has exited, what it sent is
+/// here. Used to check that nothing arrived where nothing should, and for
+/// extras behind the datagrams [`arrived`] waited for.
 fn waiting(socket: &UdpSocket) -> Vec<Vec<u8>> {
     socket.set_nonblocking(true).expect("O_NONBLOCK");
     let mut all = Vec::new();
@@ -46,6 +47,26 @@ fn waiting(socket: &UdpSocket) -> Vec<Vec<u8>> {
         }
     }
     socket.set_nonblocking(false).expect("clear O_NONBLOCK");
+    all
+}
+
+/// The `expected` datagrams a finished sender should have delivered, each
+/// waited for (up to 5 s: on a busy machine the kernel may finish delivering
+/// a moment after `sendto` returned), plus any extras already behind them.
+fn arrived(socket: &UdpSocket, expected: usize) -> Vec<Vec<u8>> {
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("SO_RCVTIMEO");
+    let mut all = Vec::new();
+    let mut buf = [0u8; 65_536];
+    while all.len() < expected {
+        match socket.recv_from(&mut buf) {
+            Ok((n, _)) => all.push(buf[..n].to_vec()),
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
+            Err(err) => panic!("recvfrom on the test's socket: {err}"),
+        }
+    }
+    all.extend(waiting(socket));
     all
 }
 
@@ -68,7 +89,7 @@ fn broadcast_reaches_the_broadcast_address() {
     let sender = blackbox::program!("broadcast-send");
     let outcome = sender.run(["--to", &to.to_string(), "hello 广播"], b"");
     assert_success(&outcome, "one broadcast to loopback's broadcast address");
-    let got = waiting(&socket);
+    let got = arrived(&socket, 1);
     assert_eq!(
         got,
         vec!["hello 广播".as_bytes().to_vec()],
@@ -104,7 +125,7 @@ fn count_and_interval_send_every_copy_a_steady_beat_apart() {
     );
     let took = started.elapsed();
     assert_success(&outcome, "--count 3 --interval 100");
-    let got = waiting(&socket);
+    let got = arrived(&socket, 3);
     assert_eq!(
         got.len(),
         3,
@@ -171,7 +192,7 @@ fn so_broadcast_only_matters_for_broadcast_addresses() {
         &outcome,
         "--no-broadcast-flag to the unicast address 127.0.0.1 (SO_BROADCAST guards broadcast addresses only)",
     );
-    assert_eq!(waiting(&socket), vec![b"just one host".to_vec()]);
+    assert_eq!(arrived(&socket, 1), vec![b"just one host".to_vec()]);
 }
 
 #[test]
@@ -222,7 +243,7 @@ fn force_allows_a_fast_burst() {
     );
     assert_success(&outcome, "--force --count 5 --interval 1");
     assert_eq!(
-        waiting(&socket).len(),
+        arrived(&socket, 5).len(),
         5,
         "sent --count 5 --force to {to}; expected 5 datagrams\n{}",
         outcome.describe()
@@ -236,7 +257,7 @@ fn an_empty_message_is_an_empty_datagram() {
     let outcome = sender.run(["--to", &to.to_string(), ""], b"");
     assert_success(&outcome, "an empty MESSAGE");
     assert_eq!(
-        waiting(&socket),
+        arrived(&socket, 1),
         vec![Vec::<u8>::new()],
         "UDP keeps message boundaries, so an empty MESSAGE is one datagram of 0 bytes"
     );
