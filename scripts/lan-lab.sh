@@ -36,7 +36,7 @@
 # Needs Linux, root and `ip` (iproute2); without them it says so and exits 0
 # having changed nothing.
 
-set -euo pipefail
+set -Eeuo pipefail
 
 PORT=9004
 LAN=10.200.0
@@ -118,13 +118,19 @@ cleanup() {
         wait "$pid" 2>/dev/null
     done
     # Deleting a namespace deletes the interfaces inside it: bridge, veths.
+    local existing removed=()
+    existing=" $(ip netns list 2>/dev/null | awk '{print $1}' | tr '\n' ' ') "
     for ((i = ${#created[@]} - 1; i >= 0; i--)); do
-        ip netns del "${created[i]}" 2>/dev/null ||
+        case "$existing" in *" ${created[i]} "*) ;; *) continue ;; esac
+        if ip netns del "${created[i]}" 2>/dev/null; then
+            removed=("${created[i]}" "${removed[@]}")
+        else
             say "lan-lab: could not delete namespace ${created[i]}: delete it with  sudo ip netns del ${created[i]}" >&2
+        fi
     done
-    [ -n "$tmp" ] && rm -rf "$tmp"
-    if [ ${#created[@]} -gt 0 ]; then
-        say "lan-lab: removed ${#created[@]} namespaces (${created[*]})"
+    if [ -n "$tmp" ]; then rm -rf "$tmp"; fi
+    if [ ${#removed[@]} -gt 0 ]; then
+        say "lan-lab: removed ${#removed[@]} namespaces (${removed[*]})"
     fi
     exit "$status"
 }
@@ -138,17 +144,17 @@ ns() { say "$prefix-$1"; }
 add_ns() {
     local name
     name=$(ns "$1")
+    created+=("$name") # first, so that a signal right after the add still finds it
     ip netns add "$name"
-    created+=("$name")
     ip -n "$name" link set lo up
 }
 
 # The first namespace doubles as the probe: in a container without the
 # right privileges this is where it fails.
+created+=("$(ns sw)")
 if ! probe=$(ip netns add "$(ns sw)" 2>&1); then
     skip "cannot create a network namespace here (ip netns add: $probe)"
 fi
-created+=("$(ns sw)")
 ip -n "$(ns sw)" link set lo up
 tmp=$(mktemp -d)
 
