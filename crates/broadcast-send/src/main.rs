@@ -45,7 +45,7 @@ pub struct Args {
     pub count: u64,
     /// Milliseconds between two datagrams. Below 10 ms needs --force: every
     /// host on the network must handle every broadcast (a broadcast storm).
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
     pub interval: u64,
     /// Leave SO_BROADCAST off, to see the OS refuse to send to a broadcast
     /// address (Permission denied).
