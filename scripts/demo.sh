@@ -95,6 +95,48 @@ demo1() {
   stop
 }
 
+demo3() {
+  lesson 3 "UDP server (UDP 数据报套接字服务器)"
+  start udp udp-echo server --bind 127.0.0.1:0
+  run udp-echo client "$ADDR" hello 你好
+  run udp-echo client --size 3000 "$ADDR"
+  await udp 'truncated'
+  log udp
+  say "No listen, no accept: one socket, recvfrom then sendto back to whoever sent." \
+      "A 3000-byte datagram into recvfrom(1024): the server gets 1024 bytes and the rest is gone;" \
+      "the kernel still tells the real size (MSG_TRUNC), so the log can say what was lost."
+  stop
+}
+
+demo4() {
+  lesson 4 "UDP client (udp 客户端)"
+  start udp udp-echo server --bind 127.0.0.1:0
+  local addr=$ADDR
+  run udp-echo client --buf-size 8 "$addr" "a datagram longer than 8 bytes"
+  say "recvfrom takes one datagram per call; a client buffer of 8 bytes truncates the reply too."
+  stop
+  run udp-echo client --timeout 300 "$addr" "anyone there?"
+  say "The server is gone, yet sendto succeeded: UDP does not know whether anyone listens." \
+      "Only a deadline tells the client that no reply is coming — exit status 1."
+}
+
+demo5() {
+  lesson 5 "TCP vs UDP (tcp 和 udp 的区别)"
+  start tcp sticky-demo server --bind 127.0.0.1:0 --framing none --read-delay 200 --max-clients 1
+  run sticky-demo client --framing none "$ADDR" a b c d e
+  await tcp '^summary'
+  log tcp
+  stop
+  start udp udp-echo server --bind 127.0.0.1:0
+  run udp-echo client "$ADDR" a b c d e
+  await udp 'recv 1 bytes.*' 
+  log udp
+  say "TCP: five sends, fewer recvs — a byte stream has no message boundaries (粘包)." \
+      "UDP: five sends, five datagrams, each one whole — boundaries are kept." \
+      "More side by side: lessons/05-tcp-vs-udp/*.sh (handshake, loss, cost)."
+  stop
+}
+
 demo6() {
   lesson 6 "The socket module (socket 模块)"
   run sockopt-inspect fds
@@ -103,6 +145,24 @@ demo6() {
   say "setsockopt then getsockopt: Linux doubles SO_RCVBUF to leave room for its own bookkeeping."
   run sockopt-inspect reuseaddr-demo
   say "The side that closes first keeps TIME_WAIT; only SO_REUSEADDR lets a restarted server bind at once."
+}
+
+demo7() {
+  lesson 7 "UDP broadcast (udp 应用之广播)"
+  start r1 broadcast-recv --bind 0.0.0.0:0 --count 2
+  local port=${ADDR##*:}
+  start r2 broadcast-recv --bind "0.0.0.0:$port" --count 2
+  start r3 broadcast-recv --bind "0.0.0.0:$port" --count 2
+  start narrow broadcast-recv --bind "127.0.0.1:$port"
+  run broadcast-send --to "127.255.255.255:$port" --count 2 --interval 200 "hello, everyone"
+  await r1 'from' ; await r2 'from'; await r3 'from'
+  log r1; log r2; log r3; log narrow
+  say "One sendto, every receiver on the port gets it: they share it thanks to SO_REUSEADDR." \
+      "The receiver bound to 127.0.0.1 heard nothing: a broadcast is addressed to 127.255.255.255," \
+      "and only sockets bound to 0.0.0.0 (any address) accept it."
+  run broadcast-send --no-broadcast-flag --to "127.255.255.255:$port" hello
+  say "Without SO_BROADCAST the kernel refuses: broadcasting must be asked for, on purpose." \
+      "A real LAN in network namespaces: sudo scripts/lan-lab.sh"
 }
 
 for n in 1 2 3 4 5 6 7 8; do
