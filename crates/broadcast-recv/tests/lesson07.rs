@@ -261,7 +261,11 @@ fn running_as_root() -> bool {
 fn lan_lab_command(args: &[&str]) -> Command {
     let _ = sender(); // fails with "build it with …" if the sender is missing
     let mut command = Command::new("bash");
-    command.arg(lan_lab_script()).args(args);
+    // From the top folder, where IMPL_* commands name their files.
+    command
+        .arg(lan_lab_script())
+        .args(args)
+        .current_dir(blackbox::workspace_root());
     if std::env::var_os("IMPL_BROADCAST_RECV").is_none() {
         command.env("IMPL_BROADCAST_RECV", env!("CARGO_BIN_EXE_broadcast-recv"));
     }
