@@ -21,7 +21,7 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::Context;
-use common::framing::{FrameBuffer, FrameError, Framing};
+use common::framing::{FrameBuffer, Framing};
 use common::{say, say_error, show_bytes, UsageError};
 
 use crate::ServerArgs;
@@ -226,16 +226,12 @@ fn recv_messages(
                     // for too much memory): there is no way to find the next
                     // boundary, so this connection ends. Dropping the stream
                     // closes it; other clients are not affected.
-                    report_bad_frame(peer, &err);
+                    say_error!("{peer}: {err}");
                     return;
                 }
             }
         }
     }
-}
-
-fn report_bad_frame(peer: SocketAddr, err: &FrameError) {
-    say_error!("{peer}: {err}");
 }
 
 fn is_out_of_descriptors(err: &std::io::Error) -> bool {
