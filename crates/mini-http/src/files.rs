@@ -33,6 +33,24 @@ const CACHE_FILE_MAX: u64 = 64 * 1024;
 /// Entries per worker thread before the cache starts over.
 const CACHE_ENTRIES: usize = 1024;
 
+/// The kept copy of the file at `path`, if `stat` shows it unchanged.
+fn cached(path: &Path, if_modified_since: Option<&str>) -> Option<Response> {
+    let meta = fs::metadata(path).ok()?;
+    let id = identity(&meta);
+    let (content_type, modified, bytes) = CACHE.with(|cache| {
+        let cache = cache.borrow();
+        let entry = cache.entries.get(path)?;
+        (entry.identity == id)
+            .then(|| (entry.content_type, entry.modified, Arc::clone(&entry.bytes)))
+    })?;
+    Some(file_response(
+        content_type,
+        modified,
+        Body::Shared(bytes),
+        if_modified_since,
+    ))
+}
+
 /// A decoded, checked URL path: its segments, and whether it ended in `/`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct UrlPath {
@@ -144,8 +162,18 @@ fn identity(meta: &Metadata) -> Identity {
     }
 }
 
+/// Kept files of one worker thread, and their total size.
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<PathBuf, Cached>,
+    bytes: usize,
+}
+
+/// Bytes kept per worker thread before the cache starts over.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 thread_local! {
-    static CACHE: RefCell<HashMap<PathBuf, Cached>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
 }
 
 /// Open a file without ever blocking the event loop: a FIFO opened for
@@ -241,24 +269,11 @@ impl Files {
         let path = self.join(&decoded);
 
         // Fast path: the same file as last time, unchanged.
-        if let Ok(meta) = fs::metadata(&path) {
-            let id = identity(&meta);
-            let hit = CACHE.with(|cache| {
-                cache.borrow().get(&path).and_then(|entry| {
-                    (entry.identity == id)
-                        .then(|| (entry.content_type, entry.modified, Arc::clone(&entry.bytes)))
-                })
-            });
-            if let Some((content_type, modified, bytes)) = hit {
-                return file_response(
-                    content_type,
-                    modified,
-                    Body::Shared(bytes),
-                    if_modified_since,
-                );
+        if !decoded.trailing_slash {
+            if let Some(response) = cached(&path, if_modified_since) {
+                return response;
             }
         }
-
         let real = match self.contained(&path, url) {
             Ok(real) => real,
             Err(response) => return response,
@@ -280,6 +295,10 @@ impl Files {
                 Err(response) if response.status == 404 => self.listing(&real, url),
                 Err(response) => response,
             };
+        }
+        if decoded.trailing_slash {
+            // `/notes.txt/`: a file is not a directory.
+            return Response::error(404, &format!("no such directory {url}"));
         }
         self.serve_file(&real, &path, url, if_modified_since)
     }
@@ -331,10 +350,12 @@ impl Files {
         if settled {
             CACHE.with(|cache| {
                 let mut cache = cache.borrow_mut();
-                if cache.len() >= CACHE_ENTRIES {
-                    cache.clear();
+                if cache.entries.len() >= CACHE_ENTRIES || cache.bytes + bytes.len() > CACHE_BYTES {
+                    cache.entries.clear();
+                    cache.bytes = 0;
                 }
-                cache.insert(
+                cache.bytes += bytes.len();
+                cache.entries.insert(
                     key.to_path_buf(),
                     Cached {
                         identity: identity(&meta),

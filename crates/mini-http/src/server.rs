@@ -523,7 +523,7 @@ impl Conn {
             peer: self.peer,
         };
         let response = ctx.app.handle(&request);
-        if response.status >= 500 {
+        if response.status == 500 {
             if let Body::Bytes(text) = &response.body {
                 common::say_error!(
                     "{} \"{}\": {}",

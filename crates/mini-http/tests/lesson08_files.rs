@@ -371,3 +371,33 @@ fn put_and_delete_never_write_outside_the_root() {
         );
     }
 }
+
+#[test]
+fn changed_file_is_never_served_stale() {
+    let (dir, root) = site("stale");
+    let path = dir.write("www/old.txt", b"version one\n");
+    // An old modification time: a server may keep such a file in memory.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let set_old = |path: &std::path::Path| {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_modified(old))
+            .expect("set mtime");
+    };
+    set_old(&path);
+    let server = serve(&["--root", &root]);
+    for _ in 0..3 {
+        assert_eq!(get(server.addr, "/old.txt").text(), "version one\n");
+    }
+    // Same length, same (old) modification time: only the content changed.
+    std::fs::write(&path, b"version two\n").expect("rewrite");
+    set_old(&path);
+    let response = get(server.addr, "/old.txt");
+    assert_eq!(
+        response.text(),
+        "version two\n",
+        "the file changed on disk (same size, same mtime); GET must serve the new content, not a cached copy\n{}",
+        response.show()
+    );
+}
