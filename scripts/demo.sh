@@ -40,9 +40,20 @@ export PATH="$BIN:$PATH"
 lesson() { printf '\n%s══ Lesson %s — %s%s\n' "$BOLD" "$1" "$2" "$OFF"; }
 # say LINE... : narration, what to notice; one "»" line per argument.
 say()    { echo; local line; for line in "$@"; do printf '%s» %s%s\n' "$BOLD" "$line" "$OFF"; done; }
+# The command line as you would type it: arguments with spaces in quotes.
+show_cmd() {
+  local arg out=
+  for arg in "$@"; do
+    case $arg in
+      *[[:space:]\'\"\$\`\\\;\&\|\<\>\(\)\*\?]*|'') out+=" '${arg//\'/\'\\\'\'}'" ;;
+      *) out+=" $arg" ;;
+    esac
+  done
+  printf '%s' "${out# }"
+}
 # Show a command, run it, indent its output (stdout and stderr), keep going on failure.
 run() {
-  printf '%s$ %s%s\n' "$DIM" "$*" "$OFF"
+  printf '%s$ %s%s\n' "$DIM" "$(show_cmd "$@")" "$OFF"
   local status=0
   "$@" > "$TMP/out" 2>&1 || status=$?
   sed 's/^/  /' "$TMP/out"
@@ -52,7 +63,7 @@ run() {
 # wait for its `listening on ADDR` line and put ADDR in $ADDR.
 start() {
   local name=$1; shift
-  printf '%s$ %s &%s\n' "$DIM" "$*" "$OFF"
+  printf '%s$ %s &%s\n' "$DIM" "$(show_cmd "$@")" "$OFF"
   "$@" > "$TMP/$name.log" 2> "$TMP/$name.err" &
   PIDS+=("$!")
   local tries=0
@@ -93,6 +104,34 @@ demo1() {
       "What one recv does not take waits in the receive buffer for the next (notes 1.2);" \
       "the empty recv after the client closed is the 'closed … after 10 bytes' line (notes 1.3)."
   stop
+}
+
+demo2() {
+  lesson 2 "Sticky packets (tcp 粘包)"
+  start none sticky-demo server --bind 127.0.0.1:0 --framing none --read-delay 200 --max-clients 1
+  run sticky-demo client --framing none "$ADDR" hello 你好 world
+  await none '^summary'
+  log none
+  stop
+  say "Three sends, one recv: TCP delivered a byte stream, and the boundaries are gone."
+  start line sticky-demo server --bind 127.0.0.1:0 --framing line --read-delay 200 --max-clients 1
+  run sticky-demo client --framing line "$ADDR" hello 你好 world
+  await line '^summary'
+  log line
+  stop
+  say "Remedy 1, an end marker: the same single recv now decodes into three messages."
+  start length sticky-demo server --bind 127.0.0.1:0 --framing length --buf-size 4 --max-clients 1
+  run sticky-demo client --framing length "$ADDR" "one message, many reads"
+  await length '^summary'
+  log length
+  stop
+  say "Remedy 2, a length header: recv(4) splits the message, the decoder puts it back together."
+  start delay sticky-demo server --bind 127.0.0.1:0 --framing delay --read-delay 300 --max-clients 1
+  run sticky-demo client --framing delay --delay 100 "$ADDR" a b c
+  await delay '^summary'
+  log delay
+  stop
+  say "Remedy 3, delaying the sends: a reader slower than the delay merges them anyway — no real fix."
 }
 
 demo3() {
