@@ -522,7 +522,12 @@ impl Conn {
             body: &body,
             peer: self.peer,
         };
-        let response = ctx.app.handle(&request);
+        // A bug in the application must cost one request, not the worker
+        // thread and every connection on it: a panic becomes a 500 (the
+        // panic hook has already printed its `error:` line).
+        let response =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.app.handle(&request)))
+                .unwrap_or_else(|_| Response::error(500, "the application failed (internal bug)"));
         if response.status == 500 {
             if let Body::Bytes(text) = &response.body {
                 common::say_error!(
