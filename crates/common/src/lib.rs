@@ -10,6 +10,7 @@
 //! * [`log`] — log lines on stdout, written at once so that a pipe sees them.
 //! * [`net`] — binding a listener, announcing `listening on ADDR`, connecting,
 //!   and raising the open-file limit for servers with many clients.
+//! * [`server`] — the accept loop that gives each TCP client its own thread.
 //! * [`text`] — showing received bytes as readable text (`\n`, `\xNN`).
 //! * [`units`] — byte counts with K/M/G suffixes on the command line.
 //! * [`framing`] — message boundaries on a TCP byte stream (lesson 2).
@@ -18,6 +19,7 @@ pub mod framing;
 pub mod log;
 pub mod net;
 pub mod report;
+pub mod server;
 pub mod text;
 pub mod units;
 

@@ -15,20 +15,13 @@
 
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use anyhow::Context;
 use common::framing::{FrameBuffer, Framing};
 use common::{say, say_error, show_bytes, UsageError};
 
 use crate::ServerArgs;
-
-/// Stack for each client thread: the loop needs little, and a small stack
-/// lets one process hold thousands of clients.
-const CLIENT_STACK: usize = 256 * 1024;
 
 /// What one connection's thread needs to know.
 #[derive(Clone, Copy)]
@@ -59,49 +52,15 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<()> {
         unbuffered: args.unbuffered,
     };
 
-    // Every client is one file descriptor; lift the soft limit (often 1024).
-    let _ = common::net::raise_fd_limit();
-    let listener = common::net::tcp_listen(args.bind)?;
-    let local = listener
-        .local_addr()
-        .with_context(|| format!("getsockname {}", args.bind))?;
-    common::announce_listening(local);
+    let listener = common::server::listen_and_announce(args.bind)?;
 
-    let disconnected = Arc::new(AtomicU64::new(0));
-    loop {
-        let (stream, peer) = match listener.accept() {
-            Ok(accepted) => accepted,
-            Err(err) => {
-                // A failed accept concerns one would-be client, not the server.
-                say_error!("accept {local}: {err}");
-                if is_out_of_descriptors(&err) {
-                    // accept would fail again at once; let clients close first.
-                    thread::sleep(Duration::from_millis(50));
-                }
-                continue;
-            }
-        };
-        if !settings.quiet {
-            say!("connected {peer}");
-        }
-        let max_clients = args.max_clients;
-        let disconnected = Arc::clone(&disconnected);
-        let spawned = thread::Builder::new()
-            .name(format!("client {peer}"))
-            .stack_size(CLIENT_STACK)
-            .spawn(move || {
-                serve_client(stream, peer, settings);
-                let done = disconnected.fetch_add(1, Ordering::SeqCst) + 1;
-                if max_clients.is_some_and(|max| done >= max) {
-                    // Every log line is flushed already, so nothing is lost.
-                    std::process::exit(0);
-                }
-            });
-        if let Err(err) = spawned {
-            // The stream went down with the closure: the client sees a close.
-            say_error!("start a thread for {peer}: {err}");
-        }
-    }
+    let options = common::server::AcceptOptions {
+        max_clients: args.max_clients,
+        log_connected: !settings.quiet,
+    };
+    common::server::serve_each_client(listener, options, move |stream, peer| {
+        serve_client(stream, peer, settings)
+    })
 }
 
 /// One connection, from accept to close; always ends with its summary line.
@@ -231,17 +190,5 @@ fn recv_messages(
                 }
             }
         }
-    }
-}
-
-fn is_out_of_descriptors(err: &std::io::Error) -> bool {
-    #[cfg(unix)]
-    {
-        matches!(err.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = err;
-        false
     }
 }
