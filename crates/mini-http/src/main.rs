@@ -90,7 +90,7 @@ struct ClientOptions {
 #[derive(Args, Clone)]
 struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8000", value_parser = common::parse_socket_addr)]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000", value_parser = common::parse_socket_addr)]
     bind: std::net::SocketAddr,
     /// Serve the files under DIR (default: the built-in demo site).
     #[arg(long, value_name = "DIR")]
@@ -102,16 +102,16 @@ struct ServeArgs {
     #[arg(long)]
     allow_write: bool,
     /// Connections served at once; more get 503 with Retry-After.
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
     /// Worker threads, each with its own event loop (0: one per CPU).
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Seconds a client may take to send a request head (or stall a body): else 408.
-    #[arg(long, default_value = "10", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
     head_timeout: Duration,
     /// Seconds an idle keep-alive connection stays open.
-    #[arg(long, default_value = "15", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_seconds)]
     idle_timeout: Duration,
     /// Longest request line in bytes: else 414.
     #[arg(long, default_value_t = 8192)]

@@ -46,6 +46,35 @@ fn help_lists_server_and_client_flags_with_defaults() {
 }
 
 #[test]
+fn bad_arguments_exit_2_and_a_missing_root_or_busy_port_exit_1() {
+    let out = mini_http().run(["serve", "--bind", "127.0.0.1:99999"], b"");
+    out.assert_error(2);
+    let out = mini_http().run(
+        [
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--root",
+            "/no/such/dir/for/mini-http",
+        ],
+        b"",
+    );
+    let line = out.assert_error(1).to_string();
+    assert!(
+        line.contains("/no/such/dir/for/mini-http"),
+        "the error line should name the missing root: {line}"
+    );
+    let first = serve(&[]);
+    let busy = first.addr.to_string();
+    let out = mini_http().run(["serve", "--bind", busy.as_str()], b"");
+    let line = out.assert_error(1).to_string();
+    assert!(
+        line.contains(&busy),
+        "a second server on {busy} must fail naming the address: {line}"
+    );
+}
+
+#[test]
 fn no_arguments_serves_the_demo_site_on_port_8000() {
     let mut running = mini_http().start(Vec::<String>::new());
     let first = running
