@@ -412,6 +412,35 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// Assert bad usage (README, Conventions, rule 4): exit status 2, an
+    /// error message on stderr, no panic or traceback, nothing on stdout.
+    /// Judged by the status and not by the first line, so that Python's
+    /// argparse (`usage: …` then `prog: error: …`) passes as well as clap's
+    /// `error: …`. Returns stderr.
+    pub fn assert_usage_error(&self, what: &str) -> String {
+        assert_eq!(
+            self.code(),
+            Some(2),
+            "{what}: bad usage must exit with status 2 (README, Conventions, rule 4)\n{}",
+            self.describe()
+        );
+        assert!(
+            self.stderr.to_lowercase().contains("error")
+                && !self.stderr.contains("panicked")
+                && !self.stderr.contains("Traceback"),
+            "{what}: expected an error message on stderr, and no panic or traceback\n{}",
+            self.describe()
+        );
+        assert!(
+            self.stdout.is_empty(),
+            "{what}: a refused command must do nothing, and print nothing on stdout\n{}",
+            self.describe()
+        );
+        self.stderr.clone()
+    }
+}
+
 trait FloorCharBoundary {
     fn floor_char_boundary_compat(&self, index: usize) -> usize;
 }

@@ -74,29 +74,6 @@ fn stdout_lines(outcome: &Outcome) -> Vec<String> {
     outcome.stdout_text().lines().map(str::to_string).collect()
 }
 
-/// Bad usage: exit status 2 and an error message on stderr, nothing on
-/// stdout. Judged by the status, not by the first line, so that argparse's
-/// `usage: …` then `prog: error: …` passes as well as clap's `error: …`.
-fn assert_usage_error(outcome: &Outcome, what: &str) -> String {
-    assert_eq!(
-        outcome.code(),
-        Some(2),
-        "{what}: expected a usage error, exit status 2 (README, Conventions, rule 4)\n{}",
-        outcome.describe()
-    );
-    assert!(
-        outcome.stderr.contains("error") && !outcome.stderr.contains("Traceback"),
-        "{what}: expected an error message on stderr, and no traceback\n{}",
-        outcome.describe()
-    );
-    assert!(
-        outcome.stdout.is_empty(),
-        "{what}: a refused command must not log a send\n{}",
-        outcome.describe()
-    );
-    outcome.stderr.clone()
-}
-
 fn assert_success(outcome: &Outcome, what: &str) {
     assert_eq!(
         outcome.code(),
@@ -234,7 +211,7 @@ fn an_interval_below_10_ms_is_refused_as_a_storm_risk() {
         ],
         b"",
     );
-    let stderr = assert_usage_error(&outcome, "--count 5 --interval 1 without --force");
+    let stderr = outcome.assert_usage_error("--count 5 --interval 1 without --force");
     assert!(
         stderr.to_lowercase().contains("storm"),
         "refused --interval 1 (good); the message should say why — a broadcast storm — and got {stderr:?}"
@@ -294,7 +271,7 @@ fn an_empty_message_is_an_empty_datagram() {
 fn ipv6_has_no_broadcast_so_an_ipv6_destination_is_a_usage_error() {
     let sender = blackbox::program!("broadcast-send");
     let outcome = sender.run(["--to", "[::1]:9", "x"], b"");
-    let stderr = assert_usage_error(&outcome, "--to [::1]:9");
+    let stderr = outcome.assert_usage_error("--to [::1]:9");
     assert!(
         stderr.contains("IPv6"),
         "refused an IPv6 destination (good); the message should say why — IPv6 has no broadcast — and got {stderr:?}"

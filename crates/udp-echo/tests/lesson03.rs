@@ -42,26 +42,6 @@ fn recv_reply(socket: &UdpSocket, what: &str) -> (Vec<u8>, SocketAddr) {
     }
 }
 
-/// Assert a usage error: exit status 2, something on stderr, and no panic or
-/// traceback. (The wording is the argument parser's own: clap and Python's
-/// argparse both exit 2, but print different lines.) Returns stderr.
-fn assert_usage_error(out: &blackbox::Outcome, what: &str) -> String {
-    assert_eq!(
-        out.code(),
-        Some(2),
-        "{what}: bad usage must exit with status 2\n{}",
-        out.describe()
-    );
-    assert!(
-        !out.stderr.trim().is_empty()
-            && !out.stderr.contains("panicked")
-            && !out.stderr.contains("Traceback"),
-        "{what}: expected a short usage message on stderr, no panic or traceback\n{}",
-        out.describe()
-    );
-    out.stderr.clone()
-}
-
 fn have_ipv6_loopback() -> bool {
     UdpSocket::bind("[::1]:0").is_ok()
 }
@@ -373,13 +353,10 @@ fn bad_port_or_address_is_a_usage_error() {
         vec!["client", "--timeout", "1s", "127.0.0.1:9003", "x"],
     ] {
         let out = udp_echo().run(&args, b"");
-        assert_usage_error(
-            &out,
-            &format!(
-                "`udp-echo {}`: every argument arrives as a string, and one that does not parse",
-                args.join(" ")
-            ),
-        );
+        out.assert_usage_error(&format!(
+            "`udp-echo {}`: every argument arrives as a string, and one that does not parse",
+            args.join(" ")
+        ));
     }
 }
 

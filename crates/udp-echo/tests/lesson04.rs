@@ -43,26 +43,6 @@ fn queued(socket: &UdpSocket) -> Vec<Vec<u8>> {
     got
 }
 
-/// Assert a usage error: exit status 2, something on stderr, and no panic or
-/// traceback. (The wording is the argument parser's own: clap and Python's
-/// argparse both exit 2, but print different lines.) Returns stderr.
-fn assert_usage_error(out: &blackbox::Outcome, what: &str) -> String {
-    assert_eq!(
-        out.code(),
-        Some(2),
-        "{what}: bad usage must exit with status 2\n{}",
-        out.describe()
-    );
-    assert!(
-        !out.stderr.trim().is_empty()
-            && !out.stderr.contains("panicked")
-            && !out.stderr.contains("Traceback"),
-        "{what}: expected a short usage message on stderr, no panic or traceback\n{}",
-        out.describe()
-    );
-    out.stderr.clone()
-}
-
 fn have_ipv6_loopback() -> bool {
     UdpSocket::bind("[::1]:0").is_ok()
 }
@@ -294,7 +274,7 @@ fn oversize_datagram_is_refused_before_sending() {
     let server = test_socket("127.0.0.1:0");
     let addr = local(&server);
     let out = udp_echo().run(["client", "--size", "65508", &addr.to_string()], b"");
-    let stderr = assert_usage_error(&out, "--size 65508 over IPv4");
+    let stderr = out.assert_usage_error("--size 65508 over IPv4");
     assert!(
         stderr.contains("65507"),
         "--size 65508 over IPv4: expected a usage error naming the limit, 65507 bytes; got {stderr:?}"
@@ -308,7 +288,7 @@ fn oversize_datagram_is_refused_before_sending() {
         let server = test_socket("[::1]:0");
         let addr = local(&server);
         let out = udp_echo().run(["client", "--size", "65528", &addr.to_string()], b"");
-        let stderr = assert_usage_error(&out, "--size 65528 over IPv6");
+        let stderr = out.assert_usage_error("--size 65528 over IPv6");
         assert!(
             stderr.contains("65527"),
             "--size 65528 over IPv6: expected a usage error naming the limit, 65527 bytes (IPv6's length field does not count its 40-byte header); got {stderr:?}"
@@ -481,6 +461,6 @@ fn bad_arguments_are_usage_errors() {
         vec!["client", "--buf-size", "0", "127.0.0.1:9003", "x"],
     ] {
         let out = udp_echo().run(&args, b"");
-        assert_usage_error(&out, &format!("`udp-echo {}`", args.join(" ")));
+        out.assert_usage_error(&format!("`udp-echo {}`", args.join(" ")));
     }
 }
