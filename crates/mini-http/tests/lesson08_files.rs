@@ -151,6 +151,7 @@ fn if_modified_since_gets_304_without_a_body() {
 #[test]
 fn traversal_attempts_never_leave_the_root() {
     let (dir, root) = site("traversal");
+    let secret_path = dir.path().join("secret.txt");
     #[cfg(unix)]
     std::os::unix::fs::symlink(
         dir.path().join("secret.txt"),
@@ -193,6 +194,11 @@ fn traversal_attempts_never_leave_the_root() {
         !response.text().contains(SECRET),
         "absolute-form traversal served the secret:\n{}",
         response.show()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&secret_path).ok().as_deref(),
+        Some(SECRET),
+        "the file outside the root must be left as it was"
     );
 }
 
