@@ -65,16 +65,22 @@ free_port() {
     done
 }
 
+# wait_port PORT NAME LOG: wait until NAME (the last process started)
+# accepts connections on PORT; show LOG if it dies or never does.
 wait_port() {
-    local port=$1
-    for _ in $(seq 1 200); do
+    local port=$1 name=$2 log=$3 pid=${pids[-1]}
+    for _ in $(seq 1 300); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             return 0
         fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            break
+        fi
         sleep 0.05
     done
-    say "nothing is listening on 127.0.0.1:$port"
-    return 1
+    say "$name did not start listening on 127.0.0.1:$port; its log:"
+    cat "$log" 2>/dev/null || true
+    exit 1
 }
 
 declare -A url
@@ -89,7 +95,7 @@ else
     "$mini" "${mini_args[@]}" --no-access-log >/dev/null 2>"$work/mini-error.log" &
 fi
 pids+=($!)
-wait_port "$mini_port"
+wait_port "$mini_port" mini-http "$work/mini-error.log"
 url[mini-http]="http://127.0.0.1:$mini_port/1k.txt"
 order+=(mini-http)
 
@@ -129,7 +135,7 @@ http {
 EOF
     "$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/logs/error.log" &
     pids+=($!)
-    wait_port "$nginx_port"
+    wait_port "$nginx_port" nginx "$work/nginx/logs/error.log"
     url[nginx]="http://127.0.0.1:$nginx_port/1k.txt"
     order+=(nginx)
 else
@@ -139,9 +145,9 @@ fi
 # python3 -m http.server
 if command -v python3 >/dev/null; then
     py_port=$(free_port)
-    python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$py_port" >/dev/null 2>&1 &
+    python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$py_port" >"$work/python.log" 2>&1 &
     pids+=($!)
-    wait_port "$py_port"
+    wait_port "$py_port" python "$work/python.log"
     url[python]="http://127.0.0.1:$py_port/1k.txt"
 else
     say "python3 is not installed: no baseline."
