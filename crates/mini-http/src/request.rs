@@ -193,23 +193,15 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
     }
 
     let framing = framing(&headers, minor, limits)?;
-    let mut keep_alive = minor == 1;
-    for value in values(&headers, "connection") {
-        for token in value.split(',').map(str::trim) {
-            if token.eq_ignore_ascii_case("close") {
-                keep_alive = false;
-            } else if token.eq_ignore_ascii_case("keep-alive") && minor == 0 {
-                keep_alive = true;
-            }
-        }
-    }
-    // "Connection: keep-alive, close" means close, whatever came first.
-    if values(&headers, "connection")
-        .flat_map(|v| v.split(',').map(str::trim).collect::<Vec<_>>())
-        .any(|t| t.eq_ignore_ascii_case("close"))
-    {
-        keep_alive = false;
-    }
+    // Connection is a comma-separated list of tokens. `close` wins over
+    // anything else ("keep-alive, close" closes); HTTP/1.0 stays open only
+    // when it asks for `keep-alive`.
+    let tokens: Vec<String> = values(&headers, "connection")
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect();
+    let keep_alive = !tokens.iter().any(|t| t == "close")
+        && (minor == 1 || tokens.iter().any(|t| t == "keep-alive"));
     let expect_continue = minor == 1
         && values(&headers, "expect").any(|v| v.trim().eq_ignore_ascii_case("100-continue"));
 
@@ -259,9 +251,10 @@ fn check_version(line: &[u8]) -> Result<(), Reject> {
             if major.is_ascii_digit() && major != b'1' && tail_ok {
                 return Err(Reject::new(
                     505,
-                    format!("HTTP/{} is not supported: only HTTP/1.0 and HTTP/1.1", {
+                    format!(
+                        "HTTP/{} is not supported: only HTTP/1.0 and HTTP/1.1",
                         String::from_utf8_lossy(rest)
-                    }),
+                    ),
                 ));
             }
         }
