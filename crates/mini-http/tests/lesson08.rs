@@ -48,7 +48,9 @@ fn help_lists_server_and_client_flags_with_defaults() {
 #[test]
 fn bad_arguments_exit_2_and_a_missing_root_or_busy_port_exit_1() {
     let out = mini_http().run(["serve", "--bind", "127.0.0.1:99999"], b"");
-    out.assert_error(2);
+    out.assert_usage_error("serve --bind 127.0.0.1:99999 (port out of range)");
+    let out = mini_http().run(["serve", "--allow-write"], b"");
+    out.assert_usage_error("serve --allow-write without --root (nothing to write to)");
     let out = mini_http().run(
         [
             "serve",
