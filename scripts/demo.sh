@@ -204,6 +204,24 @@ demo7() {
       "A real LAN in network namespaces: sudo scripts/lan-lab.sh"
 }
 
+demo8() {
+  lesson 8 "HTTP over TCP (tcp 应用之 http 传输)"
+  start web mini-http serve --bind 127.0.0.1:0
+  run mini-http get -v "http://$ADDR/echo?a=1&b=2"
+  say "The request: a request line, headers, a blank line (no body for GET)." \
+      "The response: a status line, headers, a blank line, then the body — all plain text over one TCP connection."
+  run mini-http request POST "http://$ADDR/echo" -d 'name=小明&lang=rust'
+  say "POST carries its data in the body; the application parsed the form fields out of it."
+  run mini-http request -v HEAD "http://$ADDR/"
+  run mini-http get "http://$ADDR/nope"
+  await web '/nope'
+  log web
+  say "HEAD: the same headers as GET, no body. A missing page is a 404 — the client's mistake (4xx)." \
+      "The access log is the web server's side: one line per request, status and body bytes." \
+      "To browse the demo site yourself: cargo run -p mini-http, then open http://127.0.0.1:8000/"
+  stop
+}
+
 for n in 1 2 3 4 5 6 7 8; do
   if [ "$ONLY" = all ] || [ "$ONLY" = "$n" ]; then
     if declare -F "demo$n" > /dev/null; then "demo$n"; fi
