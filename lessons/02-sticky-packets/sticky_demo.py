@@ -76,16 +76,13 @@ class FrameBuffer:
             self.start = end
         else:
             end = self.buffer.find(b"\n", self.start + self.scanned)
+            if (have if end < 0 else end - self.start) > self.max_frame:
+                # Waiting any longer for the \n would let a peer fill our memory.
+                raise FrameError(f"line of more than {self.max_frame} bytes exceeds --max-frame {self.max_frame}")
             if end < 0:
                 self.scanned = have  # never search these bytes again
-                if have > self.max_frame:  # waiting longer would let a peer fill our memory
-                    raise FrameError(f"line of more than {self.max_frame} bytes "
-                                     f"exceeds --max-frame {self.max_frame}")
                 self.wanted = 1  # nobody can tell how far away the \n is
                 return None
-            if end - self.start > self.max_frame:
-                raise FrameError(f"line of more than {self.max_frame} bytes "
-                                 f"exceeds --max-frame {self.max_frame}")
             begin, self.start, self.scanned = self.start, end + 1, 0
         self.wanted = self.least()
         return self.buffer[begin:end]
@@ -142,7 +139,7 @@ def serve(args):
             if args.framing in ("line", "length"):
                 recv_messages(conn, peer, args, counts)
             else:
-                recv_raw(conn, peer, args, counts)
+                recv_raw(conn, args, counts)
         except OSError as err:  # reset by the peer, for instance
             warn(f"recv {peer}", err)
         finally:
@@ -162,7 +159,11 @@ def serve(args):
             continue
         if not args.quiet:
             log(f"connected {show_addr(peer)}")
-        threading.Thread(target=serve_client, args=(conn, show_addr(peer)), daemon=True).start()
+        try:
+            threading.Thread(target=serve_client, args=(conn, show_addr(peer)), daemon=True).start()
+        except RuntimeError as err:  # no thread to be had: this client is closed, the others go on
+            warn(f"start a thread for {show_addr(peer)}: {err}")
+            conn.close()
 
 
 def recv(conn, size, args):
@@ -173,7 +174,7 @@ def recv(conn, size, args):
     return conn.recv(size)  # up to size bytes, whatever sends they came from; b"": peer closed
 
 
-def recv_raw(conn, peer, args, counts):
+def recv_raw(conn, args, counts):
     """No framing: each recv as it came — part of a send, several, or the end of one and the start of the next."""
     while True:
         data = recv(conn, args.buf_size, args)
@@ -224,14 +225,13 @@ def client(args, usage_error):
             usage_error("--bench sends its own messages: give no MESSAGE")
         if args.framing not in ("line", "length"):
             usage_error("--bench needs --framing line or length: without framing the server cannot count messages")
-        args.size = 32 if args.size is None else args.size
         if args.size > MAX_BENCH_SIZE:
             usage_error(f"--size {args.size}: at most {MAX_BENCH_SIZE} bytes (256M) per benchmark message")
         return bench(args, where)
     if not args.messages:
         usage_error("give at least one MESSAGE, or --bench N")
-    if args.size is not None or args.unbuffered:
-        usage_error("--size and --unbuffered go with --bench")
+    if args.unbuffered:
+        usage_error("--unbuffered goes with --bench")
 
     # Frame every message before connecting: one that cannot be framed is
     # refused before a single byte goes out.
@@ -361,7 +361,8 @@ def main():
     cli.add_argument("--bench", type=whole, metavar="N",
                      help="send N messages of --size bytes as fast as possible (line or length framing) "
                           "and print messages/s")
-    cli.add_argument("--size", type=byte_count, metavar="S", help="with --bench: bytes in each message (default: 32)")
+    cli.add_argument("--size", type=byte_count, default=32, metavar="S",
+                     help="with --bench: bytes in each message (default: %(default)s)")
     cli.add_argument("--unbuffered", action="store_true",
                      help="with --bench: one sendall per message instead of 256 KiB at a time")
     cli.add_argument("--timeout", type=positive, default=10000, metavar="MS",
