@@ -119,7 +119,7 @@ def client(args, usage):
             # senders' datagrams and reports ICMP "port unreachable" as an error.
             sock.connect(addr)
     except OSError as err:
-        fail(f"connect {where}", err)
+        fail(f"{'connect' if args.connect else 'socket'} {where}", err)
 
     def ask(data, show):
         """Send data as one datagram and print the reply from addr, or fail when the time is up."""
@@ -168,7 +168,10 @@ def client(args, usage):
         # One datagram per line, without its line ending, sent as soon as it is read.
         number = 0
         while True:
-            line = sys.stdin.buffer.readline(limit + 2)  # never more than a datagram plus "\r\n"
+            try:
+                line = sys.stdin.buffer.readline(limit + 2)  # never more than a datagram plus "\r\n"
+            except OSError as err:
+                fail("read stdin", err)
             if not line:
                 break
             number += 1
