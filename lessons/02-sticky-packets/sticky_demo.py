@@ -283,20 +283,21 @@ def finish(sock, where, timeout_ms):
 def bench(args, where):
     """--bench N: N messages of --size bytes as fast as we can; print messages/s."""
     size, count = args.size, args.bench
-    one = frame(args.framing, b"x" * size)  # 'x' is not \n: fits both framings
-    per_send = 1 if args.unbuffered else max(1, BENCH_BATCH // len(one))
-    batch = one * per_send
+    payload = b"x" * size  # 'x' is not \n: fits both framings
+    frame_len = len(frame(args.framing, payload))
+    per_send = 1 if args.unbuffered else max(1, BENCH_BATCH // frame_len)
     sock = connect(args.addr, where)
     sends = 0
     started = time.perf_counter()
     try:
-        # Unbuffered: one sendall (at least one send syscall) per message.
-        # Buffered: thousands of frames glued into one bytes object first, so
-        # each ~256 KiB sendall shares the cost of its syscall among them all.
+        # Every message is framed on its own, as a real program must. Unbuffered,
+        # each one goes out in its own sendall: at least one send syscall per
+        # message. Buffered, thousands are joined into one ~256 KiB bytes object
+        # first, and they share the cost of one sendall.
         left = count
         while left > 0:
             n = min(left, per_send)
-            sock.sendall(batch if n == per_send else one * n)
+            sock.sendall(b"".join([frame(args.framing, payload) for _ in range(n)]))
             sends += 1
             left -= n
     except OSError as err:
@@ -305,7 +306,7 @@ def bench(args, where):
     seconds = max(time.perf_counter() - started, 1e-9)
     log(f"bench: {count} messages of {size} bytes, {args.framing} framing, "
         f"{'unbuffered' if args.unbuffered else 'buffered'}: {sends} sendall calls in {seconds:.3f} s = "
-        f"{count / seconds:.0f} messages/s, {count * len(one) / seconds / 1e6:.1f} MB/s")
+        f"{count / seconds:.0f} messages/s, {count * frame_len / seconds / 1e6:.1f} MB/s")
 
 
 # --------------------------------------------------------------------- main
