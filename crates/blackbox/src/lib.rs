@@ -375,7 +375,10 @@ impl Outcome {
                 None => "did not finish".to_string(),
             }
         };
-        let mut stdout = self.stdout_text();
+        let mut stdout = match std::str::from_utf8(&self.stdout) {
+            Ok(text) => text.to_string(),
+            Err(_) => format!("({} bytes, not UTF-8 text)", self.stdout.len()),
+        };
         if stdout.len() > 2000 {
             stdout.truncate(stdout.floor_char_boundary_compat(2000));
             stdout.push('…');

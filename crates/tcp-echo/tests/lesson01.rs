@@ -28,18 +28,20 @@ fn connect(addr: SocketAddr) -> TcpStream {
 fn read_exactly(stream: &mut TcpStream, len: usize, what: &str) -> Vec<u8> {
     let mut buf = vec![0u8; len];
     if let Err(err) = stream.read_exact(&mut buf) {
-        let why = match err.kind() {
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-                "nothing (more) came back within 10 s".to_string()
-            }
-            std::io::ErrorKind::UnexpectedEof => {
-                "the server closed the connection first".to_string()
-            }
-            _ => format!("the read failed: {err}"),
-        };
-        panic!("{what}: expected {len} bytes back; {why}");
+        panic!("{what}: expected {len} bytes back; {}", why_no_echo(&err));
     }
     buf
+}
+
+/// A failed read, in the words of the lesson.
+fn why_no_echo(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            "nothing (more) came back within 10 s".to_string()
+        }
+        std::io::ErrorKind::UnexpectedEof => "the server closed the connection first".to_string(),
+        _ => format!("the read failed: {err}"),
+    }
 }
 
 #[test]
@@ -192,27 +194,40 @@ fn serves_100_clients_at_once() {
         .enumerate()
         .rev()
         .map(|(i, mut stream)| {
-            thread::spawn(move || {
+            thread::spawn(move || -> Result<(), String> {
                 let message = format!("client {i} says hello");
-                stream.write_all(message.as_bytes()).expect("send");
-                let echo = read_exactly(
-                    &mut stream,
-                    message.len(),
-                    &format!("client {i} of 100 sent {message:?}"),
-                );
-                assert_eq!(
-                    echo,
-                    message.as_bytes(),
-                    "client {i} got someone else's bytes"
-                );
+                stream
+                    .write_all(message.as_bytes())
+                    .map_err(|e| format!("client {i}: send failed: {e}"))?;
+                let mut echo = vec![0u8; message.len()];
+                match stream.read_exact(&mut echo) {
+                    Ok(()) if echo == message.as_bytes() => Ok(()),
+                    Ok(()) => Err(format!(
+                        "client {i} sent {message:?} and got {:?}",
+                        String::from_utf8_lossy(&echo)
+                    )),
+                    Err(e) => Err(format!(
+                        "client {i} sent {message:?}; no full echo: {}",
+                        why_no_echo(&e)
+                    )),
+                }
             })
         })
         .collect();
-    for worker in workers {
-        if worker.join().is_err() {
-            panic!("100 clients connected at once; at least one was not echoed (see above).\nHint: serve each client on its own thread (or use select/epoll).");
-        }
-    }
+    let failures: Vec<String> = workers
+        .into_iter()
+        .filter_map(|w| match w.join() {
+            Ok(Ok(())) => None,
+            Ok(Err(why)) => Some(why),
+            Err(_) => Some("a client thread failed".to_string()),
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "100 clients connected at once and each sent one message; expected 100 echoes, {} clients got none or a wrong one, e.g.\n  {}\nHint: serve each client on its own thread (or use select/epoll).",
+        failures.len(),
+        failures.iter().take(3).cloned().collect::<Vec<_>>().join("\n  ")
+    );
 }
 
 #[test]
