@@ -8,6 +8,7 @@ this file, and so may yours:
     from conventions import log, fail, parse_addr, show_addr, show_bytes
 
 It holds only what every program must do the same way: flushed log lines,
+the `listening on ADDR` announcement,
 the one-line `error:` report with exit status 1, socket addresses on the
 command line (a bad one is a usage error, exit 2, through argparse), and
 bytes shown as text.
@@ -115,3 +116,22 @@ def raise_fd_limit():
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         except (ValueError, OSError):
             pass
+
+
+def listen_and_announce(bind, backlog=4096):
+    """A TCP server's start, as every program here does it: raise the open-file
+    limit, socket + SO_REUSEADDR + bind + listen on `bind` (from parse_addr),
+    then print `listening on ADDR` with the address really bound (port 0: the
+    OS picks). A bind that fails is the one `error:` line and exit status 1."""
+    family, host, port = bind
+    raise_fd_limit()  # every client is a file descriptor
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    # Lesson 6: lets a restarted server bind while old connections sit in TIME_WAIT.
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(backlog)
+    except OSError as err:
+        fail(f"bind {show_addr((host, port))}", err)
+    log(f"listening on {show_addr(listener.getsockname())}")
+    return listener

@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from conventions import (byte_count, fail, log, parse_addr, positive,  # noqa: E402
-                         raise_fd_limit, show_addr, show_bytes, warn)
+                         listen_and_announce, show_addr, show_bytes, warn)
 
 CHUNK = 64 * 1024
 
@@ -29,17 +29,8 @@ CHUNK = 64 * 1024
 # --------------------------------------------------------------------- server
 
 def serve(args):
-    family, host, port = args.bind
-    raise_fd_limit()  # every client is a file descriptor
-    where = show_addr((host, port))
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-        listener.listen(4096)
-    except OSError as err:
-        fail(f"bind {where}", err)
-    log(f"listening on {show_addr(listener.getsockname())}")
+    listener = listen_and_announce(args.bind)
+    where = show_addr(listener.getsockname())
 
     threading.stack_size(256 * 1024)  # many sleeping threads, each small
     finished = [0]
