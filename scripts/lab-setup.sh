@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# scripts/lab-setup.sh — install the tools the course uses beyond Rust and Python.
+#
+#   sudo scripts/lab-setup.sh          # install what is missing (Debian/Ubuntu)
+#   scripts/lab-setup.sh --check       # only say what is there and what is not
+#
+# Nothing here is needed to build the programs or run the tests: those need
+# only cargo (and python3 for the grader). These tools are for the lessons'
+# extra demonstrations and the benchmarks:
+#
+#   tool       package       used by
+#   ip         iproute2      scripts/lan-lab.sh (lesson 7's virtual LAN), lesson 4's wrong-source.sh
+#   strace     strace        lesson 3 (the server's system calls), lesson 5's cost.sh
+#   tcpdump    tcpdump       lesson 5's handshake.sh (packets on loopback)
+#   ss         iproute2      lessons 1, 5 and 6 (socket queues, TIME_WAIT)
+#   wrk        wrk           scripts/bench-http.sh (lesson 8)
+#   nginx      nginx-light   scripts/bench-http.sh, the peer mini-http is compared with
+#   curl       curl          lesson 8 (a second HTTP client beside mini-http)
+set -euo pipefail
+
+tools=(ip strace tcpdump ss wrk nginx curl python3)
+package_of() {
+  case $1 in
+    ip|ss) echo iproute2 ;;
+    nginx) echo nginx-light ;;
+    *) echo "$1" ;;
+  esac
+}
+
+missing=()
+for tool in "${tools[@]}"; do
+  if command -v "$tool" > /dev/null 2>&1 || [ -x "/usr/sbin/$tool" ]; then
+    printf '  ok       %s\n' "$tool"
+  else
+    printf '  missing  %s (package %s)\n' "$tool" "$(package_of "$tool")"
+    missing+=("$(package_of "$tool")")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "lab-setup: everything is installed."
+  exit 0
+fi
+# One package may provide several tools: install each once.
+mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
+
+if [ "${1:-}" = "--check" ]; then
+  echo "lab-setup: to install: apt-get install -y ${packages[*]}"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ] || ! command -v apt-get > /dev/null; then
+  echo "lab-setup: run as root on Debian or Ubuntu to install; otherwise install with your package manager: ${packages[*]}"
+  exit 0
+fi
+echo "lab-setup: apt-get install -y ${packages[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" > /dev/null
+echo "lab-setup: done."
+if printf '%s\n' "${packages[@]}" | grep -qx nginx-light && command -v systemctl > /dev/null; then
+  # Debian starts the packaged nginx on port 80 of every address; the
+  # benchmark runs its own nginx on loopback and does not need that one.
+  echo "lab-setup: note: the nginx package may now serve port 80; stop it with: systemctl disable --now nginx"
+fi
