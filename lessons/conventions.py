@@ -8,7 +8,7 @@ this file, and so may yours:
     from conventions import log, fail, parse_addr, show_addr, show_bytes
 
 It holds only what every program must do the same way: flushed log lines,
-the `listening on ADDR` announcement,
+the `listening on ADDR` announcement, the TCP connect,
 the one-line `error:` report with exit status 1, socket addresses on the
 command line (a bad one is a usage error, exit 2, through argparse), and
 bytes shown as text.
@@ -135,3 +135,15 @@ def listen_and_announce(bind, backlog=4096):
         fail(f"bind {show_addr((host, port))}", err)
     log(f"listening on {show_addr(listener.getsockname())}")
     return listener
+
+
+def tcp_connect(addr):
+    """A TCP client's start: socket + connect to `addr` (from parse_addr) — the
+    three-way handshake happens here. Failure is the `error:` line, exit 1."""
+    family, host, port = addr
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.connect((host, port))
+    except OSError as err:
+        fail(f"connect {show_addr((host, port))}", err)
+    return sock

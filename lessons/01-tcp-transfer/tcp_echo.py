@@ -21,7 +21,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from conventions import (byte_count, fail, log, parse_addr, positive,  # noqa: E402
-                         listen_and_announce, show_addr, show_bytes, warn)
+                         listen_and_announce, show_addr, show_bytes, tcp_connect,
+                         warn)
 
 CHUNK = 64 * 1024
 
@@ -76,16 +77,6 @@ def echo_client(conn, peer, buf_size, quiet, done):
 
 # --------------------------------------------------------------------- client
 
-def connect(addr):
-    family, host, port = addr
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.connect((host, port))
-    except OSError as err:
-        fail(f"connect {show_addr((host, port))}", err)
-    return sock
-
-
 def recv_exactly(sock, n, where):
     data = b""
     while len(data) < n:
@@ -103,7 +94,7 @@ def recv_exactly(sock, n, where):
 
 def client(args):
     where = show_addr(args.addr[1:])
-    sock = connect(args.addr)
+    sock = tcp_connect(args.addr)
     if args.bench is not None:
         return bench(sock, where, args.bench)
     if not args.messages:

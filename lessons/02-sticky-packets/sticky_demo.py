@@ -27,7 +27,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from conventions import (byte_count, fail, log, parse_addr, positive,  # noqa: E402
-                         listen_and_announce, show_addr, show_bytes, warn)
+                         listen_and_announce, show_addr, show_bytes, tcp_connect,
+                         warn)
 
 HEADER = struct.Struct(">I")  # length framing: 4 bytes, unsigned, big-endian ("!I")
 FRAMINGS = ["none", "line", "length", "delay"]
@@ -234,7 +235,7 @@ def client(args, usage_error):
             fail(f"message {i} ({show_bytes(message)}): {err}")
     delay = args.delay if args.delay is not None else (100 if args.framing == "delay" else 0)
 
-    sock = connect(args.addr, where)
+    sock = tcp_connect(args.addr)
     for i, data in enumerate(frames, 1):
         if i > 1 and delay:
             # The notes' third remedy: give the reader time to take this message
@@ -277,7 +278,7 @@ def bench(args, where):
     payload = b"x" * size  # 'x' is not \n: fits both framings
     frame_len = len(frame(args.framing, payload))
     per_send = 1 if args.unbuffered else max(1, BENCH_BATCH // frame_len)
-    sock = connect(args.addr, where)
+    sock = tcp_connect(args.addr)
     sends = 0
     started = time.perf_counter()
     try:
