@@ -9,11 +9,8 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use blackbox::{program, Program};
-
-fn udp_echo() -> Program {
-    program!("udp-echo")
-}
+mod support;
+use support::*;
 
 /// A client socket of the test's own, on the loopback of `server`'s family,
 /// with a deadline on every receive.
@@ -40,10 +37,6 @@ fn recv_reply(socket: &UdpSocket, what: &str) -> (Vec<u8>, SocketAddr) {
         }
         Err(err) => panic!("{what}: expected a reply datagram within 10 s, got none ({err})"),
     }
-}
-
-fn have_ipv6_loopback() -> bool {
-    UdpSocket::bind("[::1]:0").is_ok()
 }
 
 #[test]

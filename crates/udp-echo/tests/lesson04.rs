@@ -11,24 +11,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use blackbox::{program, Program};
-
-fn udp_echo() -> Program {
-    program!("udp-echo")
-}
-
-/// A UDP socket the test plays a server (or an impostor) with.
-fn test_socket(addr: &str) -> UdpSocket {
-    let socket = UdpSocket::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
-    socket
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("SO_RCVTIMEO");
-    socket
-}
-
-fn local(socket: &UdpSocket) -> SocketAddr {
-    socket.local_addr().expect("local_addr")
-}
+mod support;
+use support::*;
 
 /// Everything already queued on `socket`, without waiting: after a client
 /// has exited, anything it sent over loopback is already here.
@@ -41,10 +25,6 @@ fn queued(socket: &UdpSocket) -> Vec<Vec<u8>> {
     }
     socket.set_nonblocking(false).expect("O_NONBLOCK");
     got
-}
-
-fn have_ipv6_loopback() -> bool {
-    UdpSocket::bind("[::1]:0").is_ok()
 }
 
 /// `reply from PEER: ` lines of a run's stdout.

@@ -3,26 +3,10 @@
 //! connection to set up or fail, no delivery promise, one socket for every
 //! client. Set `IMPL_UDP_ECHO` to grade another implementation.
 
-use std::net::{SocketAddr, UdpSocket};
-use std::time::Duration;
+use std::net::UdpSocket;
 
-use blackbox::{program, Program};
-
-fn udp_echo() -> Program {
-    program!("udp-echo")
-}
-
-fn test_socket(addr: &str) -> UdpSocket {
-    let socket = UdpSocket::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
-    socket
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("SO_RCVTIMEO");
-    socket
-}
-
-fn local(socket: &UdpSocket) -> SocketAddr {
-    socket.local_addr().expect("local_addr")
-}
+mod support;
+use support::*;
 
 /// Stop or continue a process (SIGSTOP / SIGCONT) with kill(1).
 #[cfg(unix)]
