@@ -3,6 +3,7 @@
 //! connection to set up or fail, no delivery promise, one socket for every
 //! client. Set `IMPL_UDP_ECHO` to grade another implementation.
 
+#[cfg(target_os = "linux")]
 use std::net::UdpSocket;
 
 mod support;
