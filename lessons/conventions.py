@@ -8,15 +8,19 @@ this file, and so may yours:
     from conventions import log, fail, parse_addr, show_addr, show_bytes
 
 It holds only what every program must do the same way: flushed log lines,
-the `listening on ADDR` announcement, the TCP connect,
+the `listening on ADDR` announcement, the accept loop with a thread per
+client, the TCP connect,
 the one-line `error:` report with exit status 1, socket addresses on the
 command line (a bad one is a usage error, exit 2, through argparse), and
 bytes shown as text.
 """
 
 import argparse
+import os
 import socket
 import sys
+import threading
+import time
 
 
 def log(line):
@@ -147,3 +151,43 @@ def tcp_connect(addr):
     except OSError as err:
         fail(f"connect {show_addr((host, port))}", err)
     return sock
+
+
+def serve_each_client(listener, serve, max_clients=None, log_connected=True):
+    """Accept clients forever, each served by `serve(conn, peer)` on a thread of
+    its own (lessons 1 and 2; crates/common/src/server.rs is the Rust twin).
+
+    `peer` is the client's address as the logs write it. `serve` must close
+    `conn` itself. With `max_clients`, the process exits 0 once that many
+    clients have been served. A failed accept, or no thread to be had,
+    concerns one client: it is an `error:` line and the loop goes on."""
+    where = show_addr(listener.getsockname())
+    threading.stack_size(256 * 1024)  # many sleeping threads, each small
+    finished = [0]
+    lock = threading.Lock()
+
+    def run(conn, peer):
+        try:
+            serve(conn, peer)
+        finally:
+            with lock:
+                finished[0] += 1
+                if max_clients and finished[0] >= max_clients:
+                    sys.stdout.flush()
+                    os._exit(0)  # from a thread, sys.exit would end only the thread
+
+    while True:
+        try:
+            conn, addr = listener.accept()
+        except OSError as err:  # out of descriptors, say: let clients close first
+            warn(f"accept {where}", err)
+            time.sleep(0.05)
+            continue
+        peer = show_addr(addr)
+        if log_connected:
+            log(f"connected {peer}")
+        try:
+            threading.Thread(target=run, args=(conn, peer), daemon=True).start()
+        except RuntimeError as err:  # no thread to be had: this client is closed
+            warn(f"start a thread for {peer}", err)
+            conn.close()

@@ -21,8 +21,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from conventions import (byte_count, fail, log, parse_addr, positive,  # noqa: E402
-                         listen_and_announce, show_addr, show_bytes, tcp_connect,
-                         warn)
+                         listen_and_announce, serve_each_client, show_addr,
+                         show_bytes, tcp_connect, warn)
 
 CHUNK = 64 * 1024
 
@@ -31,32 +31,11 @@ CHUNK = 64 * 1024
 
 def serve(args):
     listener = listen_and_announce(args.bind)
-    where = show_addr(listener.getsockname())
-
-    threading.stack_size(256 * 1024)  # many sleeping threads, each small
-    finished = [0]
-    lock = threading.Lock()
-
-    def client_done():
-        with lock:
-            finished[0] += 1
-            if args.max_clients and finished[0] >= args.max_clients:
-                sys.stdout.flush()
-                os._exit(0)  # from a thread, sys.exit would end only the thread
-
-    while True:
-        try:
-            conn, peer = listener.accept()
-        except OSError as err:
-            warn(f"accept {where}", err)
-            time.sleep(0.05)
-            continue
-        log(f"connected {show_addr(peer)}")
-        threading.Thread(target=echo_client, daemon=True,
-                         args=(conn, show_addr(peer), args.buf_size, args.quiet, client_done)).start()
+    serve_each_client(listener, lambda conn, peer: echo_client(conn, peer, args.buf_size, args.quiet),
+                      max_clients=args.max_clients)
 
 
-def echo_client(conn, peer, buf_size, quiet, done):
+def echo_client(conn, peer, buf_size, quiet):
     total = 0
     try:
         while True:
@@ -72,7 +51,6 @@ def echo_client(conn, peer, buf_size, quiet, done):
         warn(f"recv {peer}", err)
     finally:
         conn.close()
-        done()
 
 
 # --------------------------------------------------------------------- client

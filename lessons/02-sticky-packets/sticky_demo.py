@@ -22,13 +22,12 @@ import os
 import socket
 import struct
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from conventions import (byte_count, fail, log, parse_addr, positive,  # noqa: E402
-                         listen_and_announce, show_addr, show_bytes, tcp_connect,
-                         warn)
+                         listen_and_announce, serve_each_client, show_addr,
+                         show_bytes, tcp_connect, warn)
 
 HEADER = struct.Struct(">I")  # length framing: 4 bytes, unsigned, big-endian ("!I")
 FRAMINGS = ["none", "line", "length", "delay"]
@@ -119,11 +118,6 @@ def frame(framing, message):
 
 def serve(args):
     listener = listen_and_announce(args.bind)
-    where = show_addr(listener.getsockname())
-
-    threading.stack_size(256 * 1024)  # many sleeping threads, each small
-    finished = [0]
-    lock = threading.Lock()
 
     def serve_client(conn, peer):
         counts = {"reads": 0, "messages": 0}
@@ -137,25 +131,9 @@ def serve(args):
         finally:
             conn.close()  # unread bytes left behind: the kernel sends RST, not FIN
         log(f"summary {peer}: {counts['reads']} reads, {counts['messages']} messages")
-        with lock:
-            finished[0] += 1
-            if args.max_clients and finished[0] >= args.max_clients:
-                os._exit(0)  # every line is flushed already; sys.exit would end only this thread
 
-    while True:
-        try:
-            conn, peer = listener.accept()
-        except OSError as err:
-            warn(f"accept {where}", err)
-            time.sleep(0.05)
-            continue
-        if not args.quiet:
-            log(f"connected {show_addr(peer)}")
-        try:
-            threading.Thread(target=serve_client, args=(conn, show_addr(peer)), daemon=True).start()
-        except RuntimeError as err:  # no thread to be had: this client is closed, the others go on
-            warn(f"start a thread for {show_addr(peer)}: {err}")
-            conn.close()
+    serve_each_client(listener, serve_client, max_clients=args.max_clients,
+                      log_connected=not args.quiet)
 
 
 def recv(conn, size, args):

@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lessons"
 import tcp_echo  # noqa: E402
 
 
-def lossy_echo_client(conn, peer, buf_size, quiet, done):
+def lossy_echo_client(conn, peer, buf_size, quiet):
     total = 0
     try:
         while True:
@@ -29,7 +29,6 @@ def lossy_echo_client(conn, peer, buf_size, quiet, done):
         tcp_echo.warn(f"recv {peer}", err)
     finally:
         conn.close()
-        done()
 
 
 tcp_echo.echo_client = lossy_echo_client
