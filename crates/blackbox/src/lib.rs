@@ -19,14 +19,32 @@
 //! `listening on` line arrives, and every wait has a deadline after which the
 //! test fails with what the program printed so far.
 
+//!
+//! Nothing a test starts outlives it: every program runs in a process group
+//! of its own, which is killed when the test is done with it, fails, panics,
+//! or dies (see [`process`](crate::process) for how). And when a test fails,
+//! it says what it did step by step, everything each program printed on both
+//! streams, how to try it by hand, and where the lesson explains it (see
+//! [`step`], [`repro`], [`see`]).
+
 use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
+
+mod conn;
+mod process;
+mod report;
+
+pub use conn::Conn;
+pub use report::{diff_bytes, printf_arg, repro, see, step, text};
+
+use process::Group;
+use report::SharedTranscript;
 
 /// How long a server may take to print `listening on` (a Python interpreter
 /// starting on a loaded 2-core machine is the slow case).
@@ -127,6 +145,23 @@ impl Program {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        process::isolate(&mut command);
+        command
+    }
+
+    /// An [`assert_cmd::Command`] for this program with `args` (IMPL_<NAME>
+    /// honoured), killed after [`RUN_TIMEOUT`]: for one-shot runs checked
+    /// with predicates, such as `--help` and usage errors.
+    pub fn assert_cmd<I, S>(&self, args: I) -> assert_cmd::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        step(format!("run `{}`", self.show_command(&args)));
+        repro(self.repro_command(&args));
+        let mut command = assert_cmd::Command::from_std(self.command(&args));
+        command.timeout(RUN_TIMEOUT);
         command
     }
 
@@ -147,38 +182,62 @@ impl Program {
     {
         let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
         let shown = self.show_command(&args);
+        step(if stdin.is_empty() {
+            format!("run `{shown}`")
+        } else {
+            format!(
+                "run `{shown}` with {} bytes on stdin: {}",
+                stdin.len(),
+                short_text(stdin)
+            )
+        });
+        repro(if stdin.is_empty() || stdin.len() > 200 {
+            self.repro_command(&args)
+        } else {
+            format!(
+                "printf {} | {}",
+                printf_arg(stdin),
+                self.repro_command(&args)
+            )
+        });
         let mut command = self.command(&args);
         command.stdin(Stdio::piped());
-        let mut child = match command.spawn() {
-            Ok(child) => child,
+        let mut group = match Group::spawn(command) {
+            Ok(group) => group,
             Err(err) => panic!("cannot start `{shown}`: {err}"),
         };
+        let transcript: SharedTranscript = Arc::default();
+        report::program_started(&shown, &transcript);
         // Feed stdin and drain stdout/stderr on their own threads, so neither
         // side can block the other on a full pipe.
-        let feeder = child.stdin.take().map(|mut pipe| {
+        let feeder = group.child.stdin.take().map(|mut pipe| {
             let input = stdin.to_vec();
             thread::spawn(move || {
                 let _ = pipe.write_all(&input);
             })
         });
-        let stdout = drain(child.stdout.take());
-        let stderr = drain(child.stderr.take());
-        let status = wait_until(&mut child, Instant::now() + timeout);
+        let stdout = drain(group.child.stdout.take());
+        let stderr = drain(group.child.stderr.take());
+        let status = group.wait_until(Instant::now() + timeout);
         let timed_out = status.is_none();
-        if timed_out {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        // Whatever it leaves behind in its process group goes with it.
+        group.end();
         if let Some(feeder) = feeder {
             let _ = feeder.join();
         }
-        Outcome {
+        let outcome = Outcome {
             command: shown,
             status,
             timed_out,
             stdout: stdout.join().unwrap_or_default(),
             stderr: String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned(),
+        };
+        if let Ok(mut t) = transcript.lock() {
+            t.stdout = outcome.stdout.clone();
+            t.stderr = outcome.stderr.clone().into_bytes();
+            t.ended = Some(outcome.ending(timeout));
         }
+        outcome
     }
 
     /// Start the program and return at once; read its output with the
@@ -190,52 +249,72 @@ impl Program {
     {
         let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
         let shown = self.show_command(&args);
+        step(format!("start `{shown}`"));
+        repro(self.repro_command(&args));
         let mut command = self.command(&args);
         command.stdin(Stdio::piped());
-        let mut child = match command.spawn() {
-            Ok(child) => child,
+        let mut group = match Group::spawn(command) {
+            Ok(group) => group,
             Err(err) => panic!("cannot start `{shown}`: {err}"),
         };
+        let transcript: SharedTranscript = Arc::default();
+        report::program_started(&shown, &transcript);
+        // Everything it prints is kept (the transcript); stdout lines are
+        // also handed to the test one by one.
         let (sender, lines) = mpsc::channel();
-        if let Some(stdout) = child.stdout.take() {
-            thread::spawn(move || {
-                for line in BufReader::new(stdout).split(b'\n') {
-                    let Ok(mut line) = line else { break };
+        let mut readers = Vec::new();
+        if let Some(stdout) = group.child.stdout.take() {
+            let transcript = Arc::clone(&transcript);
+            readers.push(thread::spawn(move || {
+                let mut reader = BufReader::new(stdout);
+                let mut test_listens = true;
+                loop {
+                    let mut line = Vec::new();
+                    match reader.read_until(b'\n', &mut line) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                    if let Ok(mut t) = transcript.lock() {
+                        t.stdout.extend_from_slice(&line);
+                    }
+                    if line.last() == Some(&b'\n') {
+                        line.pop();
+                    }
                     if line.last() == Some(&b'\r') {
                         line.pop();
                     }
-                    if sender
-                        .send(String::from_utf8_lossy(&line).into_owned())
-                        .is_err()
+                    if test_listens
+                        && sender
+                            .send(String::from_utf8_lossy(&line).into_owned())
+                            .is_err()
                     {
-                        break;
+                        test_listens = false;
                     }
                 }
-            });
+            }));
         }
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        if let Some(mut pipe) = child.stderr.take() {
-            let stderr = Arc::clone(&stderr);
-            thread::spawn(move || {
+        if let Some(mut pipe) = group.child.stderr.take() {
+            let transcript = Arc::clone(&transcript);
+            readers.push(thread::spawn(move || {
                 let mut chunk = [0u8; 4096];
                 while let Ok(n) = pipe.read(&mut chunk) {
                     if n == 0 {
                         break;
                     }
-                    if let Ok(mut all) = stderr.lock() {
-                        all.extend_from_slice(&chunk[..n]);
+                    if let Ok(mut t) = transcript.lock() {
+                        t.stderr.extend_from_slice(&chunk[..n]);
                     }
                 }
-            });
+            }));
         }
         Running {
             command: shown,
-            stdin: child.stdin.take(),
-            child,
+            stdin: group.child.stdin.take(),
+            group,
             lines,
             seen: Vec::new(),
-            stderr,
-            status: None,
+            transcript,
+            readers,
         }
     }
 
@@ -254,14 +333,14 @@ impl Program {
         let Some(first) = first else {
             let status = running.wait_exit(Duration::from_millis(500));
             panic!(
-                "started `{}` and waited {:?} for its first stdout line `listening on ADDR`; got nothing{}.\nstderr: {}",
+                "started `{}` and waited {:?} for its first stdout line `listening on ADDR`; got nothing{}.\nHint: print it as soon as the socket is bound, and flush stdout (README, Conventions, rules 2 and 3).\n{}",
                 running.command,
                 START_TIMEOUT,
                 match status {
                     Some(status) => format!(" (it exited: {status})"),
                     None => String::new(),
                 },
-                running.stderr_text().trim_end(),
+                running.describe(),
             );
         };
         let addr = first
@@ -273,24 +352,56 @@ impl Program {
                 running.command
             );
         };
+        step(format!("it announced `{first}`"));
         Server { addr, running }
     }
 
     fn show_command(&self, args: &[OsString]) -> String {
-        let mut shown = match &self.replacement {
+        let shown = match &self.replacement {
             None => self.name.clone(),
             Some(line) => line.clone(),
         };
+        with_args(shown, args)
+    }
+
+    /// The command a student types, in the workspace's top folder, to run
+    /// the same thing by hand.
+    fn repro_command(&self, args: &[OsString]) -> String {
+        let program = match &self.replacement {
+            None => format!("cargo run -q -p {} --", self.name),
+            Some(line) => line.clone(),
+        };
+        with_args(program, args)
+    }
+}
+
+/// `command` followed by `args`, quoted where a shell needs it.
+fn with_args(command: String, args: &[OsString]) -> String {
+    let mut shown = command;
+    {
         for arg in args {
             shown.push(' ');
             let arg = arg.to_string_lossy();
-            if arg.is_empty() || arg.contains(char::is_whitespace) {
-                shown.push_str(&format!("'{arg}'"));
+            if arg.is_empty()
+                || arg
+                    .chars()
+                    .any(|c| c.is_whitespace() || "'\"\\$`!*?;&|<>()[]{}#~".contains(c))
+            {
+                shown.push_str(&format!("'{}'", arg.replace('\'', "'\\''")));
             } else {
                 shown.push_str(&arg);
             }
         }
-        shown
+    }
+    shown
+}
+
+/// Up to 200 bytes by the TEXT rule, in quotes, for a step.
+fn short_text(bytes: &[u8]) -> String {
+    if bytes.len() <= 200 {
+        format!("\"{}\"", text(bytes))
+    } else {
+        format!("\"{}\"… ({} bytes)", text(&bytes[..200]), bytes.len())
     }
 }
 
@@ -333,16 +444,6 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<Vec<u8
     })
 }
 
-fn wait_until(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
-            _ => return None,
-        }
-    }
-}
-
 /// What a finished run printed and how it ended.
 #[derive(Debug)]
 pub struct Outcome {
@@ -363,6 +464,18 @@ impl Outcome {
 
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// How it ended, in words.
+    fn ending(&self, limit: Duration) -> String {
+        if self.timed_out {
+            format!("still running after {limit:?}, so it was killed")
+        } else {
+            match self.status {
+                Some(status) => format!("exited with {status}"),
+                None => "did not finish".to_string(),
+            }
+        }
     }
 
     /// Everything about the run, for a failure message.
@@ -457,15 +570,16 @@ impl FloorCharBoundary for String {
     }
 }
 
-/// A program that is running; killed when dropped.
+/// A program that is running; it and its whole process group are killed
+/// when it is dropped.
 pub struct Running {
     command: String,
-    child: Child,
+    group: Group,
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
     seen: Vec<String>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-    status: Option<ExitStatus>,
+    transcript: SharedTranscript,
+    readers: Vec<thread::JoinHandle<()>>,
 }
 
 impl Running {
@@ -497,29 +611,63 @@ impl Running {
                         return taken;
                     }
                 }
-                None => panic!(
-                    "waited {:?} for {what} from `{}`; it did not come.\n{}",
-                    LINE_TIMEOUT,
-                    self.command,
-                    self.describe()
-                ),
+                None => {
+                    let ended = match self.wait_exit(Duration::ZERO) {
+                        Some(status) => format!(" (it exited: {status})"),
+                        None => String::new(),
+                    };
+                    let got = if taken.is_empty() {
+                        "no stdout line at all came in that time".to_string()
+                    } else {
+                        format!(
+                            "these stdout lines came, and none of them is it:\n{}",
+                            taken
+                                .iter()
+                                .map(|l| format!("  | {l}"))
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        )
+                    };
+                    panic!(
+                        "waited {:?} for {what} on the stdout of `{}`{ended}; {got}\n{}",
+                        LINE_TIMEOUT,
+                        self.command,
+                        self.describe()
+                    )
+                }
             }
         }
     }
 
     /// Wait for the first stdout line that satisfies `wanted` and return it.
     pub fn wait_for_line(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> String {
-        self.lines_until(what, wanted).pop().unwrap_or_default()
+        let line = self.lines_until(what, wanted).pop().unwrap_or_default();
+        step(format!("read {what}: `{line}`"));
+        line
     }
 
-    /// Every stdout line read so far, in order.
+    /// Every stdout line the test has read so far, in order.
     pub fn seen(&self) -> &[String] {
         &self.seen
     }
 
+    /// Everything on stdout so far, whether the test read it or not.
+    pub fn stdout_text(&self) -> String {
+        let bytes = self
+            .transcript
+            .lock()
+            .map(|t| t.stdout.clone())
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
     /// Everything on stderr so far.
     pub fn stderr_text(&self) -> String {
-        let bytes = self.stderr.lock().map(|b| b.clone()).unwrap_or_default();
+        let bytes = self
+            .transcript
+            .lock()
+            .map(|t| t.stderr.clone())
+            .unwrap_or_default();
         String::from_utf8_lossy(&bytes).into_owned()
     }
 
@@ -533,7 +681,7 @@ impl Running {
             }
             if Instant::now() >= deadline {
                 panic!(
-                    "waited {:?} for {needle:?} on the stderr of `{}`; it did not come.\n{}",
+                    "waited {:?} for a line containing {needle:?} on the stderr of `{}`; none came.\n{}",
                     LINE_TIMEOUT,
                     self.command,
                     self.describe()
@@ -556,10 +704,11 @@ impl Running {
 
     /// Wait up to `timeout` for the program to exit by itself.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        if self.status.is_none() {
-            self.status = wait_until(&mut self.child, Instant::now() + timeout);
+        let status = self.group.wait_until(Instant::now() + timeout);
+        if let Some(status) = status {
+            self.finished(format!("exited with {status}"));
         }
-        self.status
+        status
     }
 
     /// Wait for the program to exit by itself and return its exit code;
@@ -578,43 +727,56 @@ impl Running {
 
     /// Is it still running?
     pub fn is_running(&mut self) -> bool {
-        self.status.is_none() && matches!(self.child.try_wait(), Ok(None))
+        self.group.poll().is_none()
     }
 
-    /// Stop it now (SIGKILL).
+    /// Stop it now: `SIGKILL` to its whole process group, then reap it.
     pub fn kill(&mut self) {
-        if self.status.is_none() {
-            let _ = self.child.kill();
-            self.status = self.child.wait().ok();
+        let by_itself = self.group.end();
+        if by_itself.is_none() {
+            self.finished("killed by the test".to_string());
         }
     }
 
-    /// The operating system's process id.
+    /// The operating system's process id (also its process group's id).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.group.id()
     }
 
-    /// The command line and the output so far, for failure messages.
+    /// Once it has ended: let the readers take the rest of its output
+    /// (briefly: a grandchild could still hold a pipe) and note the end.
+    fn finished(&mut self, how: String) {
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while self.readers.iter().any(|r| !r.is_finished()) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(2));
+        }
+        if let Ok(mut t) = self.transcript.lock() {
+            if t.ended.is_none() {
+                t.ended = Some(how);
+            }
+        }
+    }
+
+    /// The command line and everything it printed so far on both streams
+    /// (not only the lines the test has read), for failure messages.
     pub fn describe(&self) -> String {
-        let mut recent: Vec<&str> = self
-            .seen
-            .iter()
-            .rev()
-            .take(30)
-            .map(String::as_str)
-            .collect();
-        recent.reverse();
+        let (stdout, stderr) = self
+            .transcript
+            .lock()
+            .map(|t| (t.stdout.clone(), t.stderr.clone()))
+            .unwrap_or_default();
         format!(
-            "--- last stdout lines of `{}` ---\n{}\n--- stderr ---\n{}",
+            "--- everything `{}` printed on stdout so far ---\n{}\n--- stderr ---\n{}",
             self.command,
-            recent.join("\n"),
-            self.stderr_text().trim_end()
+            report::show_output(&stdout),
+            report::show_output(&stderr)
         )
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
+        self.stdin = None;
         self.kill();
     }
 }

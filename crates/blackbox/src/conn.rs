@@ -1,0 +1,250 @@
+//! A TCP connection the test makes to a program: every wait has a deadline,
+//! every step is logged, and a wrong or missing reply is shown byte by byte.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::report::{diff_bytes, printf_arg, repro, step, text};
+
+/// How long a connection attempt may take, and how long any one read or
+/// write may wait for the program.
+pub const CONN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A TCP connection from the test, to a server under test.
+pub struct Conn {
+    stream: TcpStream,
+    /// What the test calls it in messages (`client 2`).
+    name: String,
+    peer: SocketAddr,
+    local: SocketAddr,
+    sent: Vec<u8>,
+    timeout: Duration,
+}
+
+impl Conn {
+    /// Connect to `addr` within [`CONN_TIMEOUT`]; panics with what it means
+    /// if the server does not accept.
+    pub fn connect(addr: SocketAddr) -> Conn {
+        Conn::connect_named(addr, "the test's connection")
+    }
+
+    /// [`Conn::connect`], called `name` in messages (`client 2`).
+    pub fn connect_named(addr: SocketAddr, name: &str) -> Conn {
+        match Conn::try_connect(addr, name, CONN_TIMEOUT) {
+            Ok(conn) => conn,
+            Err(err) => panic!(
+                "{name}: connect to {addr} failed: {err}{}",
+                if err.kind() == io::ErrorKind::TimedOut {
+                    format!(
+                        " (no handshake within {CONN_TIMEOUT:?}: the server's listen backlog is full and it does not accept)"
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        }
+    }
+
+    /// Connect within `timeout`, or say why not.
+    pub fn try_connect(addr: SocketAddr, name: &str, timeout: Duration) -> io::Result<Conn> {
+        let stream = TcpStream::connect_timeout(&addr, timeout)?;
+        stream.set_read_timeout(Some(CONN_TIMEOUT))?;
+        stream.set_write_timeout(Some(CONN_TIMEOUT))?;
+        let local = stream.local_addr()?;
+        step(format!("{name}: connected to {addr} from {local}"));
+        Ok(Conn {
+            stream,
+            name: name.to_string(),
+            peer: addr,
+            local,
+            sent: Vec::new(),
+            timeout: CONN_TIMEOUT,
+        })
+    }
+
+    /// How long each read waits from now on (default [`CONN_TIMEOUT`]).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+        let _ = self.stream.set_read_timeout(Some(timeout));
+    }
+
+    /// The test's end of the connection (`127.0.0.1:51234`): the PEER the
+    /// server logs.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The socket itself, for what this type does not cover (SO_LINGER…).
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// Send all of `bytes` (panics if the server does not take them within
+    /// the deadline).
+    pub fn send(&mut self, bytes: &[u8]) {
+        step(format!(
+            "{}: sent {} bytes: {}",
+            self.name,
+            bytes.len(),
+            shown(bytes)
+        ));
+        self.sent.extend_from_slice(bytes);
+        if self.sent.len() <= 200 {
+            repro(format!(
+                "printf {} | nc -N {} {}",
+                printf_arg(&self.sent),
+                self.peer.ip(),
+                self.peer.port()
+            ));
+        }
+        if let Err(err) = self.stream.write_all(bytes) {
+            panic!(
+                "{}: sending {} bytes to {} failed: {err}{}",
+                self.name,
+                bytes.len(),
+                self.peer,
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) {
+                    " (the server stopped reading: its receive buffer and ours are full)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+
+    /// Read exactly `len` bytes; on a deadline or an early close, return what
+    /// came and why it stopped.
+    pub fn recv_exactly(&mut self, len: usize) -> Result<Vec<u8>, (Vec<u8>, String)> {
+        let deadline = Instant::now() + self.timeout;
+        let mut got = vec![0u8; len];
+        let mut filled = 0;
+        while filled < len {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                got.truncate(filled);
+                return Err((got, format!("nothing more came within {:?}", self.timeout)));
+            }
+            let _ = self.stream.set_read_timeout(Some(left));
+            match self.stream.read(&mut got[filled..]) {
+                Ok(0) => {
+                    got.truncate(filled);
+                    return Err((got, "the server closed the connection".to_string()));
+                }
+                Ok(n) => filled += n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    got.truncate(filled);
+                    return Err((got, format!("nothing more came within {:?}", self.timeout)));
+                }
+                Err(err) => {
+                    got.truncate(filled);
+                    return Err((got, format!("the read failed: {err}")));
+                }
+            }
+        }
+        Ok(got)
+    }
+
+    /// Expect exactly `expected` back (the bytes and nothing missing); panics
+    /// with both, a marker at the first byte that differs, and `hint`.
+    pub fn expect(&mut self, expected: &[u8], hint: &str) {
+        let result = self.recv_exactly(expected.len());
+        let (got, why) = match result {
+            Ok(got) if got == expected => {
+                step(format!(
+                    "{}: received {} bytes: {}",
+                    self.name,
+                    got.len(),
+                    shown(&got)
+                ));
+                return;
+            }
+            Ok(got) => (got, String::new()),
+            Err((got, why)) => (got, format!("; then {why}")),
+        };
+        step(format!(
+            "{}: received {} bytes: {}{why}",
+            self.name,
+            got.len(),
+            shown(&got)
+        ));
+        panic!(
+            "{}: expected {} bytes back from {}, got {}{why}\n{}{}",
+            self.name,
+            expected.len(),
+            self.peer,
+            got.len(),
+            diff_bytes(expected, &got),
+            if hint.is_empty() {
+                String::new()
+            } else {
+                format!("\nHint: {hint}")
+            }
+        );
+    }
+
+    /// Half-close: send FIN, so the server's recv returns empty.
+    pub fn shutdown_write(&mut self) {
+        step(format!("{}: closed its sending side (FIN)", self.name));
+        let _ = self.stream.shutdown(Shutdown::Write);
+    }
+
+    /// Wait for the server to close its side: end of file (anything that
+    /// comes first is returned as the error).
+    pub fn expect_close(&mut self, what: &str) {
+        let mut rest = Vec::new();
+        let deadline = Instant::now() + self.timeout;
+        let mut chunk = [0u8; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                panic!(
+                    "{}: {what}: expected the server to close the connection within {:?}; it stayed open{}",
+                    self.name,
+                    self.timeout,
+                    if rest.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" and sent {}", shown(&rest))
+                    }
+                );
+            }
+            let _ = self.stream.set_read_timeout(Some(left));
+            match self.stream.read(&mut chunk) {
+                Ok(0) => {
+                    step(format!("{}: the server closed the connection", self.name));
+                    return;
+                }
+                Ok(n) => rest.extend_from_slice(&chunk[..n]),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
+                Err(err) => {
+                    step(format!("{}: the connection ended: {err}", self.name));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Bytes for a step: by the TEXT rule, in quotes, shortened past 120 bytes.
+fn shown(bytes: &[u8]) -> String {
+    if bytes.len() <= 120 {
+        format!("\"{}\"", text(bytes))
+    } else {
+        format!("\"{}\"… ({} bytes)", text(&bytes[..120]), bytes.len())
+    }
+}

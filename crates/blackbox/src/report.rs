@@ -1,0 +1,409 @@
+//! What a failed test tells the student.
+//!
+//! Each test thread keeps a log: the steps the test took ([`step`]), every
+//! program it started with everything that program printed on both streams,
+//! and commands that reproduce the test by hand ([`repro`]). When the test
+//! fails (any panic in the test's thread: an `assert!`, a deadline), a panic
+//! hook prints that log under the failure message, followed by the line of
+//! the lesson's "What the tests check" list that names the test, with a link
+//! to the lesson section ([`see`]) that explains the behaviour.
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Once};
+
+/// What one program printed, shared with the threads that read its pipes.
+#[derive(Default)]
+pub(crate) struct Transcript {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// How it ended, once it has.
+    pub ended: Option<String>,
+}
+
+pub(crate) type SharedTranscript = Arc<Mutex<Transcript>>;
+
+#[derive(Default)]
+struct Log {
+    steps: Vec<String>,
+    programs: Vec<(String, SharedTranscript)>,
+    repro: Vec<String>,
+    sections: Vec<String>,
+}
+
+thread_local! {
+    static LOG: RefCell<Log> = RefCell::new(Log::default());
+}
+
+/// Record a step of the test (`connect to 127.0.0.1:40123`), shown if it
+/// fails.
+pub fn step(text: impl Into<String>) {
+    install_hook();
+    let text = text.into();
+    let _ = LOG.try_with(|log| log.borrow_mut().steps.push(text));
+}
+
+/// Record a shell command that repeats what the test did, by hand
+/// (`printf 'hello' | nc -N 127.0.0.1 40123`), shown if it fails.
+pub fn repro(command: impl Into<String>) {
+    install_hook();
+    let command = command.into();
+    let _ = LOG.try_with(|log| {
+        let mut log = log.borrow_mut();
+        if !log.repro.contains(&command) {
+            log.repro.push(command);
+        }
+    });
+}
+
+/// Name the lesson section that explains what this test checks, relative to
+/// the workspace: `lessons/01-tcp-transfer/README.md#many-clients-at-once`.
+pub fn see(section: &str) {
+    install_hook();
+    let section = section.to_string();
+    let _ = LOG.try_with(|log| {
+        let mut log = log.borrow_mut();
+        if !log.sections.contains(&section) {
+            log.sections.push(section);
+        }
+    });
+}
+
+pub(crate) fn program_started(command: &str, transcript: &SharedTranscript) {
+    install_hook();
+    let _ = LOG.try_with(|log| {
+        log.borrow_mut()
+            .programs
+            .push((command.to_string(), Arc::clone(transcript)))
+    });
+}
+
+/// Install (once per process) the hook that prints the test's log when it
+/// fails. It runs before unwinding, so the programs are still running and
+/// their output so far is all there.
+pub(crate) fn install_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            let report = LOG
+                .try_with(|log| render(&log.borrow()))
+                .unwrap_or_default();
+            if !report.is_empty() {
+                eprintln!("{report}");
+            }
+        }));
+    });
+}
+
+/// The log as a student reads it; empty when there is nothing to say.
+fn render(log: &Log) -> String {
+    let mut out = String::new();
+    if log.steps.is_empty() && log.programs.is_empty() {
+        return out;
+    }
+    if !log.steps.is_empty() {
+        out.push_str("\n--- what the test did ---\n");
+        let shown = 60;
+        let skip = log.steps.len().saturating_sub(shown);
+        if skip > 0 {
+            let _ = writeln!(out, "  (… {skip} earlier steps)");
+        }
+        for (i, step) in log.steps.iter().enumerate().skip(skip) {
+            let _ = writeln!(out, "{:3}. {step}", i + 1);
+        }
+    }
+    for (command, transcript) in &log.programs {
+        let Ok(transcript) = transcript.lock() else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "\n--- everything `{command}` printed{} ---",
+            match &transcript.ended {
+                Some(end) => format!(" ({end})"),
+                None => " so far (still running)".to_string(),
+            }
+        );
+        let _ = writeln!(out, "stdout:\n{}", indent(&show_output(&transcript.stdout)));
+        let _ = writeln!(out, "stderr:\n{}", indent(&show_output(&transcript.stderr)));
+    }
+    if !log.repro.is_empty() {
+        out.push_str("\n--- to try it by hand ---\n");
+        for line in &log.repro {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    let lesson = lesson_reference();
+    if !log.sections.is_empty() || lesson.is_some() {
+        out.push_str("\n--- read about it ---\n");
+        for section in &log.sections {
+            let _ = writeln!(out, "  {section}");
+        }
+        if let Some((path, line)) = lesson {
+            let _ = writeln!(out, "  {path}#what-the-tests-check says:\n  {line}");
+        }
+    }
+    out
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A program's output for a report: its lines by the TEXT rule, the first
+/// and last ones if there are many.
+pub(crate) fn show_output(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "(nothing)".to_string();
+    }
+    let text_like = bytes
+        .iter()
+        .filter(|b| **b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t'))
+        .count()
+        * 20
+        < bytes.len().max(1);
+    if !text_like {
+        return format!(
+            "({} bytes of binary data, starting: {})",
+            bytes.len(),
+            text(&bytes[..bytes.len().min(64)])
+        );
+    }
+    let lines: Vec<String> = bytes
+        .split(|b| *b == b'\n')
+        .map(|line| {
+            let mut shown = text(line.strip_suffix(b"\r").unwrap_or(line));
+            if shown.chars().count() > 300 {
+                shown = shown.chars().take(300).collect::<String>() + "…";
+            }
+            shown
+        })
+        .collect();
+    let lines = match lines.last() {
+        Some(last) if last.is_empty() => &lines[..lines.len() - 1],
+        _ => &lines[..],
+    };
+    const HEAD: usize = 40;
+    const TAIL: usize = 40;
+    if lines.len() <= HEAD + TAIL + 1 {
+        lines.join("\n")
+    } else {
+        format!(
+            "{}\n… ({} lines left out) …\n{}",
+            lines[..HEAD].join("\n"),
+            lines.len() - HEAD - TAIL,
+            lines[lines.len() - TAIL..].join("\n")
+        )
+    }
+}
+
+/// The line of the lesson's "What the tests check" list that names the
+/// running test: the test binary `lesson01-…` belongs to `lessons/01-*`, and
+/// the test's thread carries its name.
+fn lesson_reference() -> Option<(String, String)> {
+    let test = std::thread::current()
+        .name()?
+        .rsplit("::")
+        .next()?
+        .to_string();
+    let exe = std::env::current_exe().ok()?;
+    let stem = exe.file_name()?.to_string_lossy().into_owned();
+    let number: String = stem
+        .strip_prefix("lesson")?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    if number.is_empty() {
+        return None;
+    }
+    let lessons = crate::workspace_root().join("lessons");
+    let folder: PathBuf = std::fs::read_dir(&lessons)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with(&format!("{number}-")))
+        })?;
+    let readme = std::fs::read_to_string(folder.join("README.md")).ok()?;
+    let wanted = format!("- `{test}`");
+    let mut found: Option<String> = None;
+    for line in readme.lines() {
+        match &mut found {
+            None if line.trim_start().starts_with(&wanted) => found = Some(line.trim().into()),
+            // The item goes on in indented lines.
+            Some(item) if line.starts_with("  ") && !line.trim().is_empty() => {
+                item.push(' ');
+                item.push_str(line.trim());
+            }
+            Some(_) => break,
+            None => {}
+        }
+    }
+    let relative = format!(
+        "lessons/{}/README.md",
+        folder.file_name()?.to_string_lossy()
+    );
+    Some((relative, found?))
+}
+
+/// Bytes shown as text by README "Conventions", rule 6: valid UTF-8 as it
+/// is; `\n`, `\r`, `\t`, `\` as `\n`, `\r`, `\t`, `\\`; every other control
+/// character and every byte that is not UTF-8 as `\xNN` per byte.
+pub fn text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        let _ = write!(out, "\\x{b:02x}");
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+/// `expected` and `got` one above the other, by the TEXT rule, with a `^`
+/// under the first byte that differs (around it only, for long data), and
+/// their lengths. Empty if they are equal.
+pub fn diff_bytes(expected: &[u8], got: &[u8]) -> String {
+    if expected == got {
+        return String::new();
+    }
+    let at = expected
+        .iter()
+        .zip(got)
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.len().min(got.len()));
+    // Show a window around the first difference: 40 bytes before, 40 after.
+    let start = at.saturating_sub(40);
+    let window = |bytes: &[u8]| {
+        let end = (at + 40).min(bytes.len());
+        let start = start.min(bytes.len());
+        let mut shown = String::new();
+        if start > 0 {
+            shown.push('…');
+        }
+        shown.push_str(&text(&bytes[start..end]));
+        if end < bytes.len() {
+            shown.push('…');
+        }
+        shown
+    };
+    let lead = usize::from(start > 0)
+        + text(&expected[start.min(expected.len())..at.min(expected.len())])
+            .chars()
+            .count();
+    let labels = [
+        format!("expected ({} bytes): ", expected.len()),
+        format!("got ({} bytes): ", got.len()),
+    ];
+    let width = labels.iter().map(String::len).max().unwrap_or(0);
+    let mut out = String::new();
+    let _ = writeln!(out, "  {:<width$}{}", labels[0], window(expected));
+    let _ = writeln!(out, "  {:<width$}{}", labels[1], window(got));
+    let label_width = 2 + width;
+    let _ = write!(
+        out,
+        "{}^ first difference at byte {at}{}",
+        " ".repeat(label_width + lead),
+        if at >= got.len() {
+            " (got ends there)"
+        } else if at >= expected.len() {
+            " (got more than expected)"
+        } else {
+            ""
+        }
+    );
+    out
+}
+
+/// A shell-quoted `printf` argument that prints exactly `bytes`
+/// (for `printf 'ARG' | nc …` lines).
+pub fn printf_arg(bytes: &[u8]) -> String {
+    let mut out = String::from("'");
+    for &b in bytes {
+        match b {
+            b'\'' => out.push_str("'\\''"),
+            b'%' => out.push_str("%%"),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\{b:03o}");
+            }
+        }
+    }
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_follows_rule_6() {
+        assert_eq!(
+            text(b"tab\there\x01\xff \\ \xe4\xbd\xa0\xe5\xa5\xbd\n\r"),
+            "tab\\there\\x01\\xff \\\\ 你好\\n\\r"
+        );
+        assert_eq!(text("\u{85}".as_bytes()), "\\xc2\\x85");
+    }
+
+    #[test]
+    fn diff_marks_the_first_differing_byte() {
+        let shown = diff_bytes(b"hello world", b"hello wor");
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines[0], "  expected (11 bytes): hello world");
+        assert_eq!(lines[1], "  got (9 bytes):       hello wor");
+        let caret = lines[2].find('^').unwrap();
+        assert_eq!(&lines[0][caret..caret + 1], "l");
+        assert!(lines[2].ends_with("first difference at byte 9 (got ends there)"));
+        assert!(diff_bytes(b"same", b"same").is_empty());
+    }
+
+    #[test]
+    fn diff_of_long_data_shows_a_window() {
+        let expected = vec![b'a'; 10_000];
+        let mut got = expected.clone();
+        got[5000] = b'\n';
+        let shown = diff_bytes(&expected, &got);
+        let lines: Vec<&str> = shown.lines().collect();
+        let caret = lines[2].chars().position(|c| c == '^').unwrap();
+        assert_eq!(lines[1].chars().nth(caret), Some('\\'));
+        assert_eq!(lines[0].chars().nth(caret), Some('a'));
+        assert!(lines[2].contains("byte 5000"));
+        assert!(lines[0].len() < 200);
+    }
+
+    #[test]
+    fn printf_arg_round_trips_through_printf() {
+        let bytes = b"it's 100% \\ \n\x00\xff\x7f end";
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf {}", printf_arg(bytes)))
+            .output();
+        if let Ok(out) = out {
+            assert_eq!(out.stdout, bytes);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Nothing a test starts outlives it: the programs blackbox starts, and
+//! whatever they fork, are gone when the test drops them, when a one-shot
+//! run ends, and when the test process itself is killed with SIGKILL.
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use blackbox::Program;
+
+/// `sh` as the program under test: it stands for a server that forks.
+fn shell() -> Program {
+    Program::new("blackbox-test-shell", "sh")
+}
+
+/// Does process `pid` still run? (A zombie waiting for its parent to reap
+/// it runs nothing any more.)
+fn alive(pid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // The state follows the command name in parentheses.
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .is_some_and(|state| state != "Z" && state != "X"),
+            Err(_) => false,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        // SAFETY: signal 0 only checks that the process exists.
+        unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+    }
+}
+
+fn gone_within(pids: &[u32], limit: Duration) -> Vec<u32> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(|p| alive(*p)).collect();
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn pid_in(line: &str) -> u32 {
+    line.rsplit(' ')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("expected a pid at the end of {line:?}"))
+}
+
+#[test]
+fn dropping_a_program_kills_what_it_forked() {
+    let mut program = shell().start(["-c", "sleep 300 & echo \"grandchild $!\"; wait"]);
+    let line = program.wait_for_line("the grandchild's pid", |l| l.starts_with("grandchild "));
+    let (child, grandchild) = (program.pid(), pid_in(&line));
+    assert!(alive(child) && alive(grandchild));
+    drop(program);
+    let left = gone_within(&[child, grandchild], Duration::from_secs(5));
+    assert!(
+        left.is_empty(),
+        "dropped the program; still running 5 s later: {left:?}"
+    );
+}
+
+#[test]
+fn a_finished_run_leaves_nothing_behind() {
+    let out = shell().run(["-c", "sleep 300 & echo \"grandchild $!\""], b"");
+    assert_eq!(out.code(), Some(0), "{}", out.describe());
+    let grandchild = pid_in(out.stdout_text().trim());
+    let left = gone_within(&[grandchild], Duration::from_secs(5));
+    assert!(
+        left.is_empty(),
+        "the program exited and left `sleep 300` behind; it still runs: {left:?}"
+    );
+}
+
+#[test]
+fn a_run_past_its_time_limit_is_killed_with_its_group() {
+    let started = Instant::now();
+    let out = shell().run_with_timeout(
+        ["-c", "sleep 300 & echo \"grandchild $!\"; wait"],
+        b"",
+        Duration::from_millis(300),
+    );
+    assert!(out.timed_out && started.elapsed() < Duration::from_secs(5));
+    let grandchild = pid_in(out.stdout_text().trim());
+    assert!(gone_within(&[grandchild], Duration::from_secs(5)).is_empty());
+}
+
+#[test]
+fn a_program_started_on_a_helper_thread_outlives_that_thread() {
+    // PR_SET_PDEATHSIG fires when the thread that forked the program ends;
+    // blackbox forks from a thread of its own, so a server a helper thread
+    // started keeps running for the test that holds it.
+    let mut program = thread::spawn(|| shell().start(["-c", "echo ready; sleep 300"]))
+        .join()
+        .expect("helper thread");
+    program.wait_for_line("`ready`", |l| l == "ready");
+    thread::sleep(Duration::from_millis(200));
+    assert!(
+        program.is_running(),
+        "the helper thread that started the program ended, and the program died with it"
+    );
+}
+
+/// Killed with SIGKILL by `killing_the_test_process_kills_its_programs`:
+/// a test process that holds a program (which forked a grandchild) and
+/// never gets to drop it. It does nothing unless that test runs it.
+#[test]
+#[ignore = "run only by killing_the_test_process_kills_its_programs"]
+fn victim_holds_a_program_until_killed() {
+    if std::env::var_os("BLACKBOX_VICTIM").is_none() {
+        return;
+    }
+    let mut program = shell().start(["-c", "sleep 300 & echo \"grandchild $!\"; wait"]);
+    let line = program.wait_for_line("the grandchild's pid", |l| l.starts_with("grandchild "));
+    println!("pids {} {}", program.pid(), pid_in(&line));
+    thread::sleep(Duration::from_secs(30));
+}
+
+/// The victim process, killed (and reaped) whatever happens to the test.
+struct Victim(Child);
+
+impl Drop for Victim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn killing_the_test_process_kills_its_programs() {
+    let exe = std::env::current_exe().expect("current_exe");
+    let child = Command::new(exe)
+        .args([
+            "--exact",
+            "victim_holds_a_program_until_killed",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("BLACKBOX_VICTIM", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the victim test process");
+    let mut victim = Victim(child);
+    let stdout = victim.0.stdout.take().expect("stdout");
+    let (sender, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let pids: Vec<u32> = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                if let Some((_, rest)) = line.split_once("pids ") {
+                    break rest.split(' ').filter_map(|p| p.parse().ok()).collect();
+                }
+            }
+            Err(_) => {
+                panic!("the victim test process did not print its programs' pids within 15 s")
+            }
+        }
+    };
+    assert_eq!(pids.len(), 2);
+    assert!(
+        pids.iter().all(|p| alive(*p)),
+        "{pids:?} should run before the kill"
+    );
+    // SIGKILL: no Drop, no unwinding, no cleanup code of its own runs.
+    let _ = victim.0.kill();
+    let _ = victim.0.wait();
+    let left = gone_within(&pids, Duration::from_secs(5));
+    assert!(
+        left.is_empty(),
+        "killed the test process with SIGKILL; its program and the program's child should die with it, yet {left:?} still run 5 s later"
+    );
+}
