@@ -1,0 +1,10 @@
+"""The course's grader: runs each lesson's black-box tests and scores them.
+
+`scripts/grade` is its command line (see `cli.py`); the modules are
+
+- `programs`  which command grades each program: --impl, IMPL_*, grading.toml
+- `tests`     the lessons' tests, run with cargo-nextest, read back from JUnit
+- `points`    exact per-test points (hundredths that add up to the lesson's)
+- `reaper`    nothing a test started outlives grading (Linux: a subreaper)
+- `report`    the table, the Gradescope results file, GitHub Classroom's result
+"""

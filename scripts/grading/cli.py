@@ -1,0 +1,229 @@
+"""scripts/grade: grade the course's black-box tests, lesson by lesson.
+
+    scripts/grade                              # every lesson, a table of points
+    scripts/grade --lesson 2                   # one lesson
+    scripts/grade --impl tcp-echo='python3 my_echo.py'   # grade your own program
+    scripts/grade --config my/grading.toml     # the commands of a grading file
+    scripts/grade --json results.json          # Gradescope results file
+    scripts/grade --lesson 1 --classroom       # GitHub Classroom runner result
+    scripts/grade --lesson 1 --strict          # exit 1 if any test of lesson 1 fails
+
+Lesson N's tests are the files crates/<program>/tests/lessonNN*.rs. They talk
+to a program only through README "Conventions", so they grade any
+implementation: a command from --impl, IMPL_<PROGRAM> or grading.toml runs,
+from the repository's top folder (a grading.toml's commands: from its own
+folder), in place of the program Cargo built. Unit tests and lints are not
+part of the score. Tests run with cargo-nextest, each with its own time
+limit (.config/nextest.toml, profile `grade`).
+
+Exit status: 0 when grading ran, whatever the score; 1 with --strict when a
+test failed; 2 when grading itself could not run (bad arguments, a bad
+grading.toml or command, cargo-nextest missing, the tests did not compile).
+"""
+
+import argparse
+import fcntl
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+from . import points, programs, reaper, report, tests
+from .programs import GradingError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+POINTS_FILE = os.path.join(ROOT, "scripts", "grade-points.json")
+
+
+def say(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def load_points():
+    """{lesson: {"title", "cents", "programs"}} from scripts/grade-points.json."""
+    try:
+        with open(POINTS_FILE, encoding="utf-8") as f:
+            data = json.load(f)["lessons"]
+        lessons = {}
+        for key, info in data.items():
+            lessons[int(key)] = {"title": info["title"], "cents": points.to_cents(info["points"]),
+                                 "programs": info.get("programs", [])}
+        return lessons
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise GradingError(f"scripts/grade-points.json: {err}") from None
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="scripts/grade", description="Grade the black-box tests lesson by lesson.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Programs: " + ", ".join(programs.PROGRAMS) +
+               ". Precedence: --impl, then IMPL_<PROGRAM>, then grading.toml, then the "
+               "workspace's own program.")
+    parser.add_argument("--lesson", type=int, choices=range(1, 9), metavar="N",
+                        help="grade only lesson N (1-8)")
+    parser.add_argument("--impl", action="append", default=[], metavar="PROGRAM=COMMAND",
+                        help="run COMMAND (from the repository's top folder) in place of "
+                             "PROGRAM; repeatable")
+    parser.add_argument("--config", metavar="FILE",
+                        help="the grading file naming each program's command "
+                             "(default: grading.toml at the repository's top, if present)")
+    parser.add_argument("--json", metavar="FILE",
+                        help="write Gradescope's results.json to FILE")
+    parser.add_argument("--classroom", action="store_true",
+                        help="write GitHub Classroom's `result=<base64 JSON>` line to "
+                             "$GITHUB_OUTPUT (stdout when unset) and the table to "
+                             "$GITHUB_STEP_SUMMARY")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 when any graded test fails")
+    return parser.parse_args(argv)
+
+
+class Grading:
+    def __init__(self, args):
+        self.args = args
+        self.started = time.monotonic()
+        self.lessons = []
+        self.commands = {}
+        self.max_cents = 0
+
+    def run(self):
+        args = self.args
+        info = load_points()
+        numbers = [args.lesson] if args.lesson else sorted(info)
+        self.max_cents = sum(info[n]["cents"] for n in numbers if n in info)
+        env = dict(os.environ, RUST_BACKTRACE="0", CARGO_TERM_COLOR="never",
+                   NEXTEST_HIDE_PROGRESS_BAR="1")
+
+        config = args.config or os.path.join(ROOT, "grading.toml")
+        choices = programs.choose(ROOT, args.impl, os.environ, config, bool(args.config))
+        graded = [p for n in numbers for p in info.get(n, {}).get("programs", [])]
+        graded = [p for p in programs.PROGRAMS if p in graded]
+        for choice in choices.values():
+            if choice.command is not None:
+                programs.check(choice)
+                env[programs.env_var(choice.program)] = programs.shell_line(choice, ROOT)
+
+        if not tests.nextest_available(ROOT, env):
+            raise GradingError("cargo-nextest is not installed; install it with "
+                               "`cargo install cargo-nextest --locked` (or run "
+                               "scripts/lab-setup.sh)")
+        for program in graded or [c.program for c in choices.values() if c.command]:
+            choice = choices[program]
+            say(f"grading {program} as: {choice.describe()}")
+            self.commands[program] = choice.command or "the workspace's own program"
+        for choice in choices.values():
+            build = choice.command and programs.cargo_build_command(choice)
+            if build:
+                say(f"building {choice.program}'s command first: {' '.join(build)}")
+                proc = subprocess.run(build, cwd=choice.folder, env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True, errors="replace")
+                if proc.returncode != 0:
+                    sys.stderr.write(proc.stdout[-6000:])
+                    raise GradingError(f"{choice.where}: `{' '.join(build)}` failed "
+                                       f"(exit {proc.returncode}); nothing was graded")
+
+        targets = {n: tests.lesson_targets(ROOT, n) for n in numbers}
+        packages = sorted({p for found in targets.values() for p, _ in found})
+        if not packages:
+            raise GradingError("no lesson tests found under crates/*/tests/")
+        say(f"building the tests of {', '.join(packages)} …")
+        listing = tests.build_and_list(ROOT, env, packages)
+
+        lock_path = os.path.join(ROOT, "target", "nextest", "grade.lock")
+        os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+        with open(lock_path, "w", encoding="utf-8") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                say("waiting for another scripts/grade run in this folder to finish …")
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            for number in numbers:
+                self.grade_lesson(number, info[number], targets[number], listing, env, packages)
+
+    def grade_lesson(self, number, info, targets, listing, env, packages):
+        lesson_tests = tests.lesson_tests(number, targets, listing)
+        shares = points.share(info["cents"], len(lesson_tests))
+        replaced = "".join(f"{programs.env_var(p)}={shlex.quote(env[programs.env_var(p)])} "
+                           for p in info["programs"] if env.get(programs.env_var(p)))
+        for test, cents in zip(lesson_tests, shares):
+            test.cents = cents
+            test.env_prefix = replaced
+        say(f"lesson {number}: {len(lesson_tests)} tests …")
+        seconds = 0.0
+        if lesson_tests:
+            seconds = tests.run_lesson(ROOT, env, packages, number, lesson_tests, progress)
+        killed = reaper.kill_leftovers()
+        if killed:
+            say(f"lesson {number}: killed {killed} process{'es' if killed != 1 else ''} "
+                "the tests left running")
+        for test in lesson_tests:
+            test.earned = test.cents if test.passed else 0
+        lesson = report.Lesson(number, info["title"], info["cents"] if lesson_tests else 0,
+                               lesson_tests, seconds, killed)
+        self.lessons.append(lesson)
+        say(f"lesson {number}: {lesson.passed}/{len(lesson_tests)} passed, "
+            f"{points.show(lesson.earned)}/{points.show(lesson.cents)} points, {seconds:.1f} s")
+
+
+def progress(lesson, done, total, seconds):
+    say(f"lesson {lesson}: {done}/{total} tests done, {seconds:.0f} s")
+
+
+def write_json(path, data):
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, indent=2)
+            f.write("\n")
+    except OSError as err:
+        say(f"error: write {path}: {err.strerror}")
+        return False
+    return True
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    reaper.become_subreaper()
+    grading = Grading(args)
+
+    def stop(signum, _frame):
+        reaper.kill_leftovers()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    problem = None
+    try:
+        grading.run()
+    except GradingError as err:
+        problem = f"error: {err}"
+    except KeyboardInterrupt:
+        reaper.kill_leftovers()
+        say("interrupted; every process the tests started is stopped")
+        return 130
+    finally:
+        reaper.kill_leftovers()
+    seconds = time.monotonic() - grading.started
+
+    if problem:
+        say(problem)
+    else:
+        failures = report.failures_text(grading.lessons)
+        if failures:
+            print(failures)
+        print()
+        print(report.table(grading.lessons))
+    ok = True
+    if args.json:
+        ok = write_json(args.json, report.gradescope(grading.lessons, seconds, grading.commands,
+                                                     grading.max_cents, problem))
+    if args.classroom:
+        result = report.classroom(grading.lessons, grading.max_cents, problem)
+        report.write_classroom(result, grading.lessons, sys.stdout)
+    sys.stdout.flush()
+    if problem or not ok:
+        return 2
+    failed = any(not t.passed for lesson in grading.lessons for t in lesson.tests)
+    return 1 if args.strict and failed else 0

@@ -1,0 +1,257 @@
+"""The lessons' black-box tests, run with cargo-nextest.
+
+Lesson N's tests are the test files crates/<package>/tests/lessonNN*.rs.
+They are built once and listed (`cargo nextest list`): that list is the
+lesson's denominator, whatever later hangs or crashes. Each lesson then runs
+with the `grade` profile of .config/nextest.toml, which gives every test its
+own time limit; the per-test results (pass, fail, timeout, duration, the
+failure message) are read back from nextest's JUnit file.
+"""
+
+import glob
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+from .programs import GradingError
+
+PROFILE = "grade"
+# The whole run of one lesson may not take longer than this, whatever the
+# per-test limits say (a safety net: nextest itself should never hang).
+LESSON_CEILING = 300
+PROGRESS_EVERY = 2.0
+
+
+class Test:
+    """One graded test and its outcome."""
+
+    def __init__(self, lesson, index, binary_id, name):
+        self.lesson = lesson
+        self.index = index            # 1-based, in the lesson's list
+        self.binary_id = binary_id    # "tcp-echo::lesson01"
+        self.name = name              # "echoes_over_ipv6_loopback"
+        self.status = "not run"       # "passed", "failed", "timeout", "not run"
+        self.duration = 0.0
+        self.message = ""
+        self.cents = 0                # what it is worth, in hundredths
+        self.earned = 0
+        self.env_prefix = ""          # "IMPL_TCP_ECHO='python3 x.py' " when replaced
+
+    @property
+    def package(self):
+        return self.binary_id.split("::", 1)[0]
+
+    @property
+    def target(self):
+        return self.binary_id.split("::", 1)[1]
+
+    @property
+    def passed(self):
+        return self.status == "passed"
+
+    def reproduce(self):
+        """The command that runs this one test again."""
+        return (f"{self.env_prefix}cargo nextest run -p {self.package} --test {self.target} "
+                f"-E 'test(={self.name})'")
+
+
+def nextest_available(root, env):
+    try:
+        proc = subprocess.run(["cargo", "nextest", "--version"], cwd=root, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except OSError:
+        return False
+    return proc.returncode == 0
+
+
+def lesson_targets(root, lesson):
+    """[(package, target)] for lesson N: crates/<package>/tests/lessonNN*.rs."""
+    pattern = os.path.join(root, "crates", "*", "tests", f"lesson{lesson:02d}*.rs")
+    found = []
+    for path in sorted(glob.glob(pattern)):
+        package = os.path.basename(os.path.dirname(os.path.dirname(path)))
+        found.append((package, os.path.splitext(os.path.basename(path))[0]))
+    return found
+
+
+def package_args(packages):
+    return [a for p in packages for a in ("-p", p)]
+
+
+def build_and_list(root, env, packages):
+    """Build the tests once; {binary_id: [test names]} of integration tests."""
+    cmd = ["cargo", "nextest", "list", *package_args(packages), "--message-format", "json",
+           "-E", "kind(test)"]
+    proc = subprocess.run(cmd, cwd=root, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, errors="replace")
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-8000:])
+        raise GradingError("the tests did not compile (cargo nextest list failed, above); "
+                           "nothing was graded")
+    try:
+        listing = json.loads(proc.stdout)
+        suites = listing["rust-suites"]
+    except (ValueError, KeyError) as err:
+        raise GradingError(f"cargo nextest list: unexpected output: {err}") from None
+    found = {}
+    for binary_id, suite in suites.items():
+        if suite.get("kind") != "test":
+            continue
+        names = [name for name, case in suite.get("testcases", {}).items()
+                 if not case.get("ignored")]
+        found[binary_id] = sorted(names)
+    return found
+
+
+def lesson_tests(lesson, targets, listing):
+    """The lesson's full list of tests, in a fixed order: by file, then name."""
+    tests = []
+    for package, target in targets:
+        binary_id = f"{package}::{target}"
+        for name in listing.get(binary_id, []):
+            tests.append(Test(lesson, len(tests) + 1, binary_id, name))
+    return tests
+
+
+# nextest's status lines on stderr: "    PASS [   0.012s] ( 3/15) tcp-echo::lesson01 name"
+# (the "( 3/15)" counter only appears on a terminal).
+STATUS_LINE = re.compile(r"^\s*([A-Z][A-Z-]*(?: [A-Z]+)?)\s+\[\s*>?\s*([\d.]+)s\]\s+"
+                         r"(?:\(\s*[\d─]*/?\d*\)\s+)?(\S+::\S+)\s+(\S+)\s*$")
+
+
+def run_lesson(root, env, packages, lesson, tests, progress):
+    """Run one lesson's tests; fill in each Test's outcome."""
+    store = os.path.join(root, "target", "nextest", PROFILE)
+    junit = os.path.join(store, "junit.xml")
+    os.makedirs(store, exist_ok=True)
+    try:
+        os.remove(junit)
+    except FileNotFoundError:
+        pass
+    binaries = sorted({t.binary_id for t in tests})
+    filterset = " | ".join(f"binary_id({b})" for b in binaries)
+    cmd = ["cargo", "nextest", "run", "--profile", PROFILE, *package_args(packages),
+           "--no-fail-fast", "-E", filterset]
+    log_path = os.path.join(store, f"lesson{lesson:02d}.log")
+    seen = {}
+    state = {"done": 0}
+    started = time.monotonic()
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.PIPE, text=True,
+                                errors="replace", start_new_session=True)
+
+        def read_status():
+            for line in proc.stderr:
+                log.write(line)
+                match = STATUS_LINE.match(line)
+                if match and match.group(1) not in ("SLOW", "TERMINATING", "START", "RETRY"):
+                    status, seconds, binary_id, name = match.groups()
+                    seen[(binary_id, name)] = (status, float(seconds))
+                    state["done"] = len(seen)
+
+        reader = threading.Thread(target=read_status, daemon=True)
+        reader.start()
+        stopped = False
+        last = started
+        while True:
+            try:
+                proc.wait(timeout=0.25)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            if now - started > LESSON_CEILING:
+                stopped = True
+                _kill_group(proc)
+            if now - last >= PROGRESS_EVERY:
+                last = now
+                progress(lesson, state["done"], len(tests), now - started)
+        reader.join(timeout=5)
+    elapsed = time.monotonic() - started
+    results = read_junit(junit) if os.path.exists(junit) else {}
+    if not results and not seen and proc.returncode not in (0, 100):
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            sys.stderr.write(f.read()[-6000:])
+        raise GradingError(f"lesson {lesson}: cargo nextest run failed (exit {proc.returncode}) "
+                           f"before running any test; its output is above and in {log_path}")
+    for test in tests:
+        key = (test.binary_id, test.name)
+        if key in results:
+            test.status, test.duration, test.message = results[key]
+        elif key in seen:
+            # No JUnit entry (the run was cut short): nextest's status line.
+            status, seconds = seen[key]
+            test.status = {"PASS": "passed", "TIMEOUT": "timeout"}.get(status, "failed")
+            test.duration = seconds
+            test.message = "" if test.passed else f"nextest reported {status}"
+        else:
+            test.status = "not run"
+            test.message = ("this test never ran: the grading run of this lesson was stopped "
+                            f"after {LESSON_CEILING} s" if stopped else
+                            "this test never ran (the test run ended before it; see "
+                            f"{os.path.relpath(log_path, root)})")
+        if test.status == "timeout":
+            so_far = test.message
+            test.message = (f"stopped after {test.duration:.0f} s, its time limit: the test was "
+                            "still waiting for the program (no answer, or too slow)")
+            if so_far:
+                test.message += "\n\nwhat the test had printed when it was stopped:\n" + so_far
+    return elapsed
+
+
+def _kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def read_junit(path):
+    """{(binary_id, name): (status, seconds, message)} from nextest's JUnit file."""
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError):
+        return {}
+    results = {}
+    for case in root.iter("testcase"):
+        key = (case.get("classname", ""), case.get("name", ""))
+        seconds = float(case.get("time") or 0)
+        failure = case.find("failure")
+        if failure is None:
+            failure = case.find("error")
+        if failure is None:
+            results[key] = ("passed", seconds, "")
+            continue
+        kind = failure.get("type") or ""
+        stderr = (case.findtext("system-err") or "").strip()
+        stdout = (case.findtext("system-out") or "").strip()
+        if "timeout" in kind:
+            results[key] = ("timeout", seconds, why_failed(stderr))
+            continue
+        message = why_failed(stderr) or why_failed(failure.text or "")
+        if not message:
+            message = f"{kind or 'failed'}; the test printed:\n{stdout}" if stdout else (kind or "failed")
+        results[key] = ("failed", seconds, message)
+    return results
+
+
+def why_failed(text):
+    """A failed test's own message, without Rust's panic framing and backtrace."""
+    lines = []
+    for line in text.strip().splitlines():
+        if line.startswith("thread '") and " panicked at " in line:
+            continue
+        if (line.startswith("note: run with `RUST_BACKTRACE") or line.startswith("stack backtrace:")
+                or line.startswith("note: Some details are omitted")):
+            break
+        lines.append(line)
+    message = "\n".join(lines).strip()
+    limit = 6000
+    return message[:limit] + ("\n… (cut)" if len(message) > limit else "")
