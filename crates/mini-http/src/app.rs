@@ -18,8 +18,10 @@
 
 use std::net::SocketAddr;
 
+use base64::Engine as _;
+
 use crate::demo;
-use crate::files::{decode_path, Files};
+use crate::files::{decode_path, Conditions, Files};
 use crate::percent::parse_form;
 use crate::request::Head;
 use crate::response::Response;
@@ -69,17 +71,59 @@ impl App {
             .header("Allow", allow)
     }
 
-    pub fn handle(&self, request: &Request<'_>) -> Response {
-        let head = request.head;
+    /// The final answer to a request, if its head alone decides it: an
+    /// unknown method, a method this resource does not allow, missing or
+    /// wrong credentials, a write outside the root or whose precondition
+    /// fails. The web server asks this before it sends `100 Continue`, so a
+    /// client is not invited to upload a body that will be refused anyway;
+    /// [`App::handle`] asks it first too, so both give the same answer.
+    pub fn decided_by_head(&self, head: &Head) -> Option<Response> {
         let method = head.method.as_str();
         if !KNOWN_METHODS.contains(&method) {
-            return Response::error(501, &format!("method {method} is not implemented"));
+            return Some(Response::error(
+                501,
+                &format!("method {method} is not implemented"),
+            ));
         }
         if method == "CONNECT" {
             // CONNECT asks a proxy for a tunnel; this is not a proxy.
-            return Response::error(405, "CONNECT: this server is not a proxy")
-                .header("Allow", self.allow("*"));
+            return Some(
+                Response::error(405, "CONNECT: this server is not a proxy")
+                    .header("Allow", self.allow("*")),
+            );
         }
+        if matches!(method, "TRACE" | "OPTIONS") {
+            return None;
+        }
+        let (path, _) = split_target(&head.target);
+        if path == "/echo" {
+            return match method {
+                "GET" | "HEAD" | "POST" => None,
+                _ => Some(self.not_allowed(method, path)),
+            };
+        }
+        if let Some(credentials) = &self.auth {
+            if path == "/private" || path.starts_with("/private/") {
+                if let Some(refused) = check_basic_auth(head, credentials) {
+                    return Some(refused);
+                }
+            }
+        }
+        match (&self.files, method) {
+            (_, "GET" | "HEAD") => None,
+            (Some(files), "PUT" | "DELETE") if files.allow_write() => {
+                files.check_write(path, &Conditions::of(head)).err()
+            }
+            _ => Some(self.not_allowed(method, path)),
+        }
+    }
+
+    pub fn handle(&self, request: &Request<'_>) -> Response {
+        let head = request.head;
+        if let Some(decided) = self.decided_by_head(head) {
+            return decided;
+        }
+        let method = head.method.as_str();
         if method == "TRACE" {
             return trace(head);
         }
@@ -91,30 +135,16 @@ impl App {
             return Response::new(204).header("Allow", self.allow(path));
         }
         if path == "/echo" {
-            return match method {
-                "GET" | "HEAD" | "POST" => echo(request, query),
-                _ => self.not_allowed(method, path),
-            };
+            return echo(request, query);
         }
-        if let Some(credentials) = &self.auth {
-            if path == "/private" || path.starts_with("/private/") {
-                if let Some(refused) = check_basic_auth(head, credentials) {
-                    return refused;
-                }
-            }
-        }
-        let if_modified_since = head.header("if-modified-since");
+        let conditions = Conditions::of(head);
         match &self.files {
             Some(files) => match method {
-                "GET" | "HEAD" => files.get(path, query, if_modified_since),
-                "PUT" if files.allow_write() => files.put(path, request.body),
-                "DELETE" if files.allow_write() => files.delete(path),
-                _ => self.not_allowed(method, path),
+                "PUT" => files.put(path, request.body, &conditions),
+                "DELETE" => files.delete(path, &conditions),
+                _ => files.get(path, query, &conditions),
             },
-            None => match method {
-                "GET" | "HEAD" => self.demo_site(path, head),
-                _ => self.not_allowed(method, path),
-            },
+            None => self.demo_site(path, head),
         }
     }
 
@@ -240,29 +270,10 @@ fn basic_user(value: &str) -> Option<String> {
     Some(text.split_once(':')?.0.to_string())
 }
 
-/// Standard base64 (RFC 4648) with `=` padding, as Basic authentication uses.
+/// Standard base64 (RFC 4648) with `=` padding, as Basic authentication
+/// uses; the base64 crate decodes it.
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
 }
 
 #[cfg(test)]

@@ -321,7 +321,7 @@ fn read_response(c: &mut Conn, req: &ClientRequest, out: &mut impl Write) -> any
         let chunked = header("transfer-encoding")
             .is_some_and(|v| v.to_ascii_lowercase().trim_end().ends_with("chunked"));
         if chunked {
-            let mut decoder = ChunkedDecoder::new();
+            let mut decoder = ChunkedDecoder::new(64 * 1024);
             let mut body = Vec::new();
             loop {
                 let fed = decoder

@@ -20,12 +20,14 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata};
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::percent::{self, encode_segment, html_escape};
+use crate::request::Head;
 use crate::response::{http_date, parse_http_date, unix_secs, Body, Response};
 
 /// Files up to this size are served from memory after the first request.
@@ -34,20 +36,25 @@ const CACHE_FILE_MAX: u64 = 64 * 1024;
 const CACHE_ENTRIES: usize = 1024;
 
 /// The kept copy of the file at `path`, if `stat` shows it unchanged.
-fn cached(path: &Path, if_modified_since: Option<&str>) -> Option<Response> {
+fn cached(path: &Path, conditions: &Conditions<'_>) -> Option<Response> {
     let meta = fs::metadata(path).ok()?;
     let id = identity(&meta);
-    let (content_type, modified, bytes) = CACHE.with(|cache| {
+    let (content_type, validators, bytes) = CACHE.with(|cache| {
         let cache = cache.borrow();
         let entry = cache.entries.get(path)?;
-        (entry.identity == id)
-            .then(|| (entry.content_type, entry.modified, Arc::clone(&entry.bytes)))
+        (entry.identity == id).then(|| {
+            (
+                entry.content_type,
+                entry.validators.clone(),
+                Arc::clone(&entry.bytes),
+            )
+        })
     })?;
     Some(file_response(
         content_type,
-        modified,
+        &validators,
         Body::Shared(bytes),
-        if_modified_since,
+        conditions,
     ))
 }
 
@@ -103,6 +110,13 @@ fn fs_error(err: &io::Error, url: &str) -> Response {
         _ if err.raw_os_error() == Some(libc_enotdir()) => {
             Response::error(404, &format!("no such file {url}"))
         }
+        // A segment longer than a file name may be (255 bytes on Linux):
+        // the client asked for a name no file can have — its mistake, not
+        // the server's, so never a 5xx.
+        _ if err.raw_os_error() == Some(libc_enametoolong()) => Response::error(
+            404,
+            &format!("no such file {url}: a name in it is longer than file names can be"),
+        ),
         // Anything else is the server's own failure — a symlink loop, an
         // I/O error: 500, and the reason goes to the client and the log.
         _ => Response::error(500, &format!("{url}: {err}")),
@@ -119,11 +133,21 @@ fn libc_enotdir() -> i32 {
     20
 }
 
+#[cfg(unix)]
+fn libc_enametoolong() -> i32 {
+    libc::ENAMETOOLONG
+}
+
+#[cfg(not(unix))]
+fn libc_enametoolong() -> i32 {
+    36
+}
+
 /// One kept file: what identifies it on disk, and its bytes.
 struct Cached {
     identity: Identity,
     content_type: &'static str,
-    modified: u64,
+    validators: Validators,
     bytes: Arc<[u8]>,
 }
 
@@ -261,7 +285,7 @@ impl Files {
 
     /// GET and HEAD. `url` is the path as sent (for messages and redirects),
     /// `query` is kept on a redirect.
-    pub fn get(&self, url: &str, query: Option<&str>, if_modified_since: Option<&str>) -> Response {
+    pub fn get(&self, url: &str, query: Option<&str>, conditions: &Conditions<'_>) -> Response {
         let decoded = match decode_path(url) {
             Ok(decoded) => decoded,
             Err(response) => return response,
@@ -270,7 +294,7 @@ impl Files {
 
         // Fast path: the same file as last time, unchanged.
         if !decoded.trailing_slash {
-            if let Some(response) = cached(&path, if_modified_since) {
+            if let Some(response) = cached(&path, conditions) {
                 return response;
             }
         }
@@ -291,7 +315,7 @@ impl Files {
             }
             let index = real.join("index.html");
             return match self.contained(&index, url) {
-                Ok(index) => self.serve_file(&index, &index, url, if_modified_since),
+                Ok(index) => self.serve_file(&index, &index, url, conditions),
                 Err(response) if response.status == 404 => self.listing(&real, url),
                 Err(response) => response,
             };
@@ -300,7 +324,7 @@ impl Files {
             // `/notes.txt/`: a file is not a directory.
             return Response::error(404, &format!("no such directory {url}"));
         }
-        self.serve_file(&real, &path, url, if_modified_since)
+        self.serve_file(&real, &path, url, conditions)
     }
 
     fn serve_file(
@@ -308,7 +332,7 @@ impl Files {
         real: &Path,
         key: &Path,
         url: &str,
-        if_modified_since: Option<&str>,
+        conditions: &Conditions<'_>,
     ) -> Response {
         let (mut file, meta) = match open_regular(real) {
             Ok(opened) => opened,
@@ -318,15 +342,10 @@ impl Files {
             return Response::error(403, &format!("{url} is not a regular file"));
         }
         let content_type = content_type(real);
-        let modified = meta.modified().map(unix_secs).unwrap_or(0);
+        let validators = Validators::of(&meta);
         let len = meta.len();
         if len > CACHE_FILE_MAX {
-            return file_response(
-                content_type,
-                modified,
-                Body::File(file, len),
-                if_modified_since,
-            );
+            return file_response(content_type, &validators, Body::File(file, len), conditions);
         }
         let mut bytes = Vec::with_capacity(len as usize);
         if let Err(err) = file.read_to_end(&mut bytes) {
@@ -334,12 +353,7 @@ impl Files {
         }
         if bytes.len() as u64 != len {
             // Changed while we read it: serve what we read, keep nothing.
-            return file_response(
-                content_type,
-                modified,
-                Body::Bytes(bytes),
-                if_modified_since,
-            );
+            return file_response(content_type, &validators, Body::Bytes(bytes), conditions);
         }
         let bytes: Arc<[u8]> = bytes.into();
         let settled = meta
@@ -360,18 +374,13 @@ impl Files {
                     Cached {
                         identity: identity(&meta),
                         content_type,
-                        modified,
+                        validators: validators.clone(),
                         bytes: Arc::clone(&bytes),
                     },
                 );
             });
         }
-        file_response(
-            content_type,
-            modified,
-            Body::Shared(bytes),
-            if_modified_since,
-        )
+        file_response(content_type, &validators, Body::Shared(bytes), conditions)
     }
 
     /// An HTML page listing a directory that has no index.html.
@@ -441,23 +450,60 @@ impl Files {
         Ok((real_parent.join(name), name.clone()))
     }
 
+    /// Everything a PUT or DELETE can be refused for before its body has
+    /// arrived: the target's place (inside the root, not a directory) and
+    /// the preconditions against the file there now. The web server asks
+    /// this before it sends `100 Continue`; [`Files::put`] and
+    /// [`Files::delete`] ask again when the body is in.
+    pub fn check_write(
+        &self,
+        url: &str,
+        conditions: &Conditions<'_>,
+    ) -> Result<(PathBuf, bool), Response> {
+        let (target, _) = self.write_target(url)?;
+        let existing = match fs::symlink_metadata(&target) {
+            Ok(meta) if meta.is_dir() => {
+                return Err(Response::error(403, &format!("{url} is a directory")))
+            }
+            Ok(_) => fs::metadata(&target).ok(),
+            Err(err) if err.kind() == ErrorKind::NotFound => None,
+            Err(err) => return Err(fs_error(&err, url)),
+        };
+        let existed = fs::symlink_metadata(&target).is_ok();
+        let current = existing.as_ref().map(Validators::of);
+        if let Some(status) = evaluate(current.as_ref(), conditions, false) {
+            let now = match &current {
+                Some(v) => format!("the file is now {} modified {}", v.etag, v.last_modified),
+                None => "there is no such file now".to_string(),
+            };
+            let mut refused = Response::error(
+                status,
+                &format!("{url} has changed since you read it: {now}"),
+            );
+            if let Some(v) = current {
+                refused = refused.header("ETag", v.etag);
+            }
+            return Err(refused);
+        }
+        Ok((target, existed))
+    }
+
     /// PUT: store the body as the file at `url` (201 if new, 204 if replaced).
-    pub fn put(&self, url: &str, body: &[u8]) -> Response {
-        let (target, name) = match self.write_target(url) {
+    pub fn put(&self, url: &str, body: &[u8], conditions: &Conditions<'_>) -> Response {
+        let (target, existed) = match self.check_write(url, conditions) {
             Ok(found) => found,
             Err(response) => return response,
         };
-        let existed = match fs::symlink_metadata(&target) {
-            Ok(meta) if meta.is_dir() => {
-                return Response::error(403, &format!("{url} is a directory"))
-            }
-            Ok(_) => true,
-            Err(err) if err.kind() == ErrorKind::NotFound => false,
-            Err(err) => return fs_error(&err, url),
-        };
         // Write a temporary file beside it and rename: readers see the old
-        // file or the new one, never half of it.
-        let temp = target.with_file_name(format!(".{name}.mini-http-{}.tmp", std::process::id()));
+        // file or the new one, never half of it. (The check above and the
+        // rename are not one atomic step: a third writer in between would
+        // not be seen. Good enough for a course server; a real one locks.)
+        static TEMP: AtomicU64 = AtomicU64::new(0);
+        let temp = target.with_file_name(format!(
+            ".mini-http-{}-{}.tmp",
+            std::process::id(),
+            TEMP.fetch_add(1, Ordering::Relaxed)
+        ));
         let written = File::create(&temp)
             .and_then(|mut file| file.write_all(body).and_then(|()| file.sync_all()))
             .and_then(|()| fs::rename(&temp, &target));
@@ -465,54 +511,288 @@ impl Files {
             let _ = fs::remove_file(&temp);
             return fs_error(&err, url);
         }
-        if existed {
+        // The new file's validator, for the writer's next conditional PUT.
+        let etag = fs::metadata(&target).map(|m| Validators::of(&m).etag);
+        let response = if existed {
             Response::new(204)
         } else {
             Response::new(201).header("Location", url.to_string()).body(
                 "text/plain; charset=utf-8",
                 format!("201 Created: {url} ({} bytes)\n", body.len()),
             )
+        };
+        match etag {
+            Ok(etag) => response.header("ETag", etag),
+            Err(_) => response,
         }
     }
 
     /// DELETE: remove the file at `url` (204), never a directory.
-    pub fn delete(&self, url: &str) -> Response {
-        let (target, _) = match self.write_target(url) {
+    pub fn delete(&self, url: &str, conditions: &Conditions<'_>) -> Response {
+        let (target, existed) = match self.check_write(url, conditions) {
             Ok(found) => found,
             Err(response) => return response,
         };
-        match fs::symlink_metadata(&target) {
-            Ok(meta) if meta.is_dir() => {
-                Response::error(403, &format!("{url} is a directory: not deleted"))
-            }
-            Ok(_) => match fs::remove_file(&target) {
-                Ok(()) => Response::new(204),
-                Err(err) => fs_error(&err, url),
-            },
+        if !existed {
+            return Response::error(404, &format!("no such file {url}"));
+        }
+        match fs::remove_file(&target) {
+            Ok(()) => Response::new(204),
             Err(err) => fs_error(&err, url),
         }
     }
 }
 
-/// 200 with the file, or 304 if the client's copy is still current
-/// (`If-Modified-Since` at or after the file's modification time).
-fn file_response(
-    content_type: &'static str,
-    modified: u64,
-    body: Body,
-    if_modified_since: Option<&str>,
-) -> Response {
-    let last_modified = http_date(modified);
-    if let Some(since) = if_modified_since.and_then(parse_http_date) {
-        if modified <= since {
-            return Response::new(304).header("Last-Modified", last_modified);
+/// A file's validators (RFC 9110, section 8.8): its modification time, and
+/// an entity tag made from its identity — inode, size and modification
+/// time to the nanosecond. A PUT writes a new file and renames it into
+/// place, so every change gives a new inode and a new tag: a strong
+/// validator, good for ranges and for `If-Match`.
+#[derive(Clone, Debug)]
+pub struct Validators {
+    pub etag: String,
+    pub modified: u64,
+    pub last_modified: String,
+}
+
+impl Validators {
+    fn of(meta: &Metadata) -> Validators {
+        let id = identity(meta);
+        let nanos = id
+            .mtime
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let modified = meta.modified().map(unix_secs).unwrap_or(0);
+        Validators {
+            etag: format!("\"{:x}-{:x}-{nanos:x}\"", id.ino, id.len),
+            modified,
+            last_modified: http_date(modified),
         }
     }
-    let mut response = Response::new(200)
+}
+
+/// The request fields that make a request conditional (RFC 9110, section
+/// 13) or ask for part of a file (section 14).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Conditions<'a> {
+    pub if_match: Option<&'a str>,
+    pub if_none_match: Option<&'a str>,
+    pub if_modified_since: Option<&'a str>,
+    pub if_unmodified_since: Option<&'a str>,
+    pub range: Option<&'a str>,
+    pub if_range: Option<&'a str>,
+    /// Ranges apply to GET only (RFC 9110, section 14.2).
+    pub get: bool,
+}
+
+impl<'a> Conditions<'a> {
+    pub fn of(head: &'a Head) -> Conditions<'a> {
+        Conditions {
+            if_match: head.header("if-match"),
+            if_none_match: head.header("if-none-match"),
+            if_modified_since: head.header("if-modified-since"),
+            if_unmodified_since: head.header("if-unmodified-since"),
+            range: head.header("range"),
+            if_range: head.header("if-range"),
+            get: head.method == "GET",
+        }
+    }
+}
+
+/// Entity tags in an `If-Match` / `If-None-Match` list: `(weak, "opaque")`.
+fn entity_tags(list: &str) -> Vec<(bool, &str)> {
+    let mut tags = Vec::new();
+    let mut rest = list;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        if rest.is_empty() {
+            return tags;
+        }
+        let weak = rest.starts_with("W/");
+        if weak {
+            rest = &rest[2..];
+        }
+        let Some(body) = rest.strip_prefix('"') else {
+            return tags; // not a tag list: nothing in it can match
+        };
+        let Some(end) = body.find('"') else {
+            return tags;
+        };
+        tags.push((weak, &rest[..end + 2]));
+        rest = &body[end + 1..];
+    }
+}
+
+/// Does `list` (`*` or entity tags) match the current tag? `strong`: a weak
+/// tag never matches (If-Match); otherwise `W/` is ignored (If-None-Match).
+fn tag_matches(list: &str, etag: &str, strong: bool) -> bool {
+    list.trim() == "*"
+        || entity_tags(list)
+            .iter()
+            .any(|&(weak, tag)| tag == etag && !(strong && weak))
+}
+
+/// The preconditions, in the order RFC 9110 (section 13.2.2) gives.
+/// `current`: the file's validators, None if there is no file. `safe`: GET
+/// or HEAD. Returns the status that replaces the normal answer: 412
+/// Precondition Failed, or (for GET and HEAD) 304 Not Modified.
+pub fn evaluate(
+    current: Option<&Validators>,
+    conditions: &Conditions<'_>,
+    safe: bool,
+) -> Option<u16> {
+    if let Some(list) = conditions.if_match {
+        if !current.is_some_and(|v| tag_matches(list, &v.etag, true)) {
+            return Some(412);
+        }
+    } else if let Some(date) = conditions.if_unmodified_since.and_then(parse_http_date) {
+        if !current.is_some_and(|v| v.modified <= date) {
+            return Some(412);
+        }
+    }
+    if let Some(list) = conditions.if_none_match {
+        // It takes precedence: If-Modified-Since is then not looked at.
+        if current.is_some_and(|v| tag_matches(list, &v.etag, false)) {
+            return Some(if safe { 304 } else { 412 });
+        }
+    } else if safe {
+        let since = conditions.if_modified_since.and_then(parse_http_date);
+        // A date in the future is no date the client got from us: ignore it
+        // (RFC 9110, section 13.1.3), or a wrong clock would freeze a cache.
+        let now = unix_secs(SystemTime::now());
+        if let (Some(v), Some(since)) = (current, since) {
+            if since <= now && v.modified <= since {
+                return Some(304);
+            }
+        }
+    }
+    None
+}
+
+/// What a `Range` header asks of a file `len` bytes long.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ranged {
+    /// No range, one mini-http ignores (malformed, several ranges, a stale
+    /// `If-Range`): the whole file, 200.
+    Whole,
+    /// Bytes `first..=last`: 206.
+    Part(u64, u64),
+    /// Starts past the end: 416.
+    Unsatisfiable,
+}
+
+/// `Range: bytes=0-9`, `bytes=100-`, `bytes=-100` (the last 100). Several
+/// ranges (`bytes=0-1,5-6`) are answered with the whole file: RFC 9110
+/// lets a server ignore Range, and a multipart/byteranges body is more than
+/// a course server needs.
+pub fn byte_range(conditions: &Conditions<'_>, validators: &Validators, len: u64) -> Ranged {
+    let Some(spec) = conditions.range.filter(|_| conditions.get) else {
+        return Ranged::Whole;
+    };
+    if let Some(if_range) = conditions.if_range.map(str::trim) {
+        // "Send the part only if the file is still the one I have part of."
+        let same = if if_range.starts_with('"') || if_range.starts_with("W/") {
+            if_range == validators.etag // strong comparison: W/ never matches
+        } else {
+            parse_http_date(if_range) == Some(validators.modified)
+        };
+        if !same {
+            return Ranged::Whole;
+        }
+    }
+    let Some((unit, set)) = spec.split_once('=') else {
+        return Ranged::Whole;
+    };
+    if !unit.trim().eq_ignore_ascii_case("bytes") || set.contains(',') {
+        return Ranged::Whole;
+    }
+    let Some((first, last)) = set.trim().split_once('-') else {
+        return Ranged::Whole;
+    };
+    let number = |text: &str| {
+        (!text.is_empty() && text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u64>().ok())
+            .flatten()
+    };
+    match (number(first), number(last)) {
+        (None, Some(suffix)) if first.is_empty() => {
+            if suffix == 0 || len == 0 {
+                Ranged::Unsatisfiable
+            } else {
+                Ranged::Part(len - suffix.min(len), len - 1)
+            }
+        }
+        (Some(start), end) if end.is_some() || last.is_empty() => {
+            if end.is_some_and(|end| end < start) {
+                Ranged::Whole // invalid: ignored
+            } else if start >= len {
+                Ranged::Unsatisfiable
+            } else {
+                Ranged::Part(start, end.map_or(len - 1, |end| end.min(len - 1)))
+            }
+        }
+        _ => Ranged::Whole,
+    }
+}
+
+/// Bytes `first..=last` of a body.
+fn slice(body: Body, first: u64, last: u64) -> io::Result<Body> {
+    let (from, to) = (first as usize, last as usize + 1);
+    Ok(match body {
+        Body::Empty => Body::Empty,
+        Body::Bytes(bytes) => Body::Bytes(bytes[from..to].to_vec()),
+        Body::Shared(bytes) => Body::Bytes(bytes[from..to].to_vec()),
+        Body::File(mut file, _) => {
+            file.seek(SeekFrom::Start(first))?;
+            Body::File(file, last - first + 1)
+        }
+    })
+}
+
+/// The answer to GET or HEAD of a file: 304 or 412 if a precondition says
+/// so, 206 or 416 for a range, else 200 and the whole file.
+fn file_response(
+    content_type: &'static str,
+    validators: &Validators,
+    body: Body,
+    conditions: &Conditions<'_>,
+) -> Response {
+    if let Some(status) = evaluate(Some(validators), conditions, true) {
+        let response = if status == 304 {
+            Response::new(304)
+        } else {
+            Response::error(status, "the file has changed since you read it")
+        };
+        return response
+            .header("ETag", validators.etag.clone())
+            .header("Last-Modified", validators.last_modified.clone());
+    }
+    let len = body.len();
+    let response = Response::new(200)
         .header("Content-Type", content_type)
-        .header("Last-Modified", last_modified);
-    response.body = body;
-    response
+        .header("Last-Modified", validators.last_modified.clone())
+        .header("ETag", validators.etag.clone())
+        .header("Accept-Ranges", "bytes");
+    match byte_range(conditions, validators, len) {
+        Ranged::Whole => response.with_body(body),
+        Ranged::Part(first, last) => match slice(body, first, last) {
+            Ok(part) => {
+                let mut partial = response.with_body(part);
+                partial.status = 206;
+                partial.header("Content-Range", format!("bytes {first}-{last}/{len}"))
+            }
+            Err(err) => Response::error(500, &format!("seek in the file: {err}")),
+        },
+        Ranged::Unsatisfiable => Response::error(
+            416,
+            &format!(
+                "the range {:?} starts past the end of the file ({len} bytes)",
+                conditions.range.unwrap_or("")
+            ),
+        )
+        .header("Content-Range", format!("bytes */{len}"))
+        .header("Accept-Ranges", "bytes"),
+    }
 }
 
 #[cfg(test)]

@@ -101,14 +101,15 @@ struct ServeArgs {
     /// Let PUT and DELETE create, replace and remove files under --root.
     #[arg(long)]
     allow_write: bool,
-    /// Connections served at once; more get 503 with Retry-After.
+    /// Connections open at once. When full, a newcomer takes the place of the longest-idle
+    /// connection, else of the oldest unfinished request head; 503 only if all are mid-request.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
     /// Worker threads, each with its own event loop (0: one per CPU).
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Seconds a client may take to send a request head (or stall a body): else 408.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
     head_timeout: Duration,
     /// Seconds an idle keep-alive connection stays open.
     #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_seconds)]
@@ -128,6 +129,29 @@ struct ServeArgs {
     /// Do not print the access log (one line per request).
     #[arg(long)]
     no_access_log: bool,
+}
+
+/// `-H 'Name: value'` (or `'Name:'`, which removes a default header): a
+/// token name, a colon, and no CR or LF anywhere — a CR/LF in a value would
+/// end the field and start another one the user never wrote (header
+/// injection). Anything else is a usage error, and nothing is sent.
+fn check_header(header: &str) -> anyhow::Result<()> {
+    let bad = |why: &str| -> anyhow::Result<()> {
+        Err(UsageError(format!("-H {header:?}: {why}; expected 'Name: value'")).into())
+    };
+    if header.contains(['\r', '\n']) {
+        return bad("a header cannot contain CR or LF");
+    }
+    let Some((name, value)) = header.split_once(':') else {
+        return bad("no colon");
+    };
+    if name.is_empty() || !name.bytes().all(request::is_token) {
+        return bad("the name must be a token (letters, digits, !#$%&'*+-.^_`|~)");
+    }
+    if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return bad("a control character in the value");
+    }
+    Ok(())
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {
@@ -210,6 +234,9 @@ fn fetch(
 ) -> anyhow::Result<()> {
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(UsageError(format!("method {method:?} must be one word such as GET")).into());
+    }
+    for header in &options.headers {
+        check_header(header)?;
     }
     client::run(&client::ClientRequest {
         method,

@@ -117,7 +117,14 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
         ));
     }
     if let Some(end) = line_end {
-        check_version(line)?;
+        if check_version(line)? == Version::LaterOne {
+            // `HTTP/1.2`: same major version, so RFC 9110 (section 2.5)
+            // says to answer as the highest 1.x we speak. httparse only
+            // knows 1.0 and 1.1: parse a copy whose version reads 1.1.
+            let mut copy = buf.to_vec();
+            copy[line.len() - 1] = b'1';
+            return parse_head(&copy, limits);
+        }
         let header_bytes = buf.len() - (end + 1);
         let head_end = find_head_end(&buf[end + 1..]);
         if head_end.is_none() && header_bytes > limits.max_header_bytes {
@@ -191,6 +198,14 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
     if hosts == 0 && minor == 1 {
         return Err(Reject::new(400, "HTTP/1.1 request without a Host header"));
     }
+    if let Some(host) = values(&headers, "host").next() {
+        if !valid_host(host) {
+            return Err(Reject::new(
+                400,
+                format!("Host {host:?} is not HOST[:PORT] (RFC 9112, section 3.2)"),
+            ));
+        }
+    }
 
     let framing = framing(&headers, minor, limits)?;
     // Connection is a comma-separated list of tokens. `close` wins over
@@ -238,11 +253,22 @@ fn find_head_end(headers: &[u8]) -> Option<usize> {
     }
 }
 
+/// What the version at the end of a request line asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Version {
+    /// HTTP/1.0, HTTP/1.1, or something httparse will judge.
+    Known,
+    /// HTTP/1.2 … HTTP/1.9: a later minor version of the one we speak.
+    LaterOne,
+}
+
 /// `HTTP/2.0` or `HTTP/3` on an HTTP/1 connection: 505, not 400 — the
-/// request is well formed, we just do not speak that version.
-fn check_version(line: &[u8]) -> Result<(), Reject> {
+/// request is well formed, we just do not speak that version. `HTTP/1.2`
+/// is served as 1.1: a minor version promises to be understood by a
+/// recipient of an earlier one (RFC 9110, section 2.5).
+fn check_version(line: &[u8]) -> Result<Version, Reject> {
     let Some(version) = line.rsplit(|&b| b == b' ').next() else {
-        return Ok(());
+        return Ok(Version::Known);
     };
     if let Some(rest) = version.strip_prefix(b"HTTP/") {
         if let Some(&major) = rest.first() {
@@ -257,9 +283,12 @@ fn check_version(line: &[u8]) -> Result<(), Reject> {
                     ),
                 ));
             }
+            if major == b'1' && tail_ok && rest.len() == 3 && rest[2] > b'1' {
+                return Ok(Version::LaterOne);
+            }
         }
     }
-    Ok(())
+    Ok(Version::Known)
 }
 
 /// The four forms of request target (RFC 9112, section 3.2).
@@ -289,6 +318,39 @@ fn check_target(method: &str, target: &str) -> Result<(), Reject> {
         400,
         format!("request target {target:?} is neither /path nor http://host/path"),
     ))
+}
+
+/// `Host: uri-host [ ":" port ]` (RFC 9112, section 3.2; RFC 3986,
+/// section 3.2.2): a name or IPv4 address, or an IPv6 address in brackets,
+/// then optional digits. No path (`h/x`), no user (`u@h`), no list
+/// (`a, b`), and not empty: an `http` URI must have a host (RFC 9110,
+/// section 4.2.1), so an empty one cannot name what the client wants.
+pub fn valid_host(value: &str) -> bool {
+    let (host, port) = if let Some(rest) = value.strip_prefix('[') {
+        let Some((literal, after)) = rest.split_once(']') else {
+            return false;
+        };
+        let literal_ok = !literal.is_empty()
+            && literal
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+        if !literal_ok {
+            return false;
+        }
+        match after.strip_prefix(':') {
+            Some(port) => ("x", port),
+            None if after.is_empty() => ("x", ""),
+            None => return false,
+        }
+    } else {
+        value.split_once(':').unwrap_or((value, ""))
+    };
+    // reg-name: unreserved / pct-encoded / sub-delims (an IPv4 address is one).
+    let name_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b));
+    name_ok && port.bytes().all(|b| b.is_ascii_digit()) && port.len() <= 5
 }
 
 fn count(headers: &[(String, Vec<u8>)], name: &str) -> usize {
@@ -381,15 +443,31 @@ fn framing(headers: &[(String, Vec<u8>)], minor: u8, limits: &Limits) -> Result<
 ///
 /// It is fed the bytes as they arrive and keeps its place between calls, so a
 /// chunk cut anywhere by TCP decodes the same. Strict on purpose: a size that
-/// is not hex, too long, or not followed by CRLF is an error, because a
+/// is not hex, too long, or not followed by a line end is an error, because a
 /// lenient decoder in front of a strict one is how smuggling starts.
-#[derive(Debug, Default)]
+///
+/// Line ends follow the same rule as the request head, everywhere in the
+/// body: CRLF, or a bare LF (which the head parser accepts too, RFC 9112
+/// section 2.2); a CR not followed by LF is a 400. A trailer field is
+/// checked like a header field (a token name, a colon, no control bytes, no
+/// folded continuation line), so a request that follows a body can never be
+/// swallowed as "trailer": it is either the next request or a 400.
+#[derive(Debug)]
 pub struct ChunkedDecoder {
     state: ChunkState,
     size: u64,
     digits: usize,
     total: u64,
+    /// The trailer line being read, and the trailer's size so far.
+    line: Vec<u8>,
     trailer_bytes: usize,
+    max_trailer: usize,
+}
+
+impl Default for ChunkedDecoder {
+    fn default() -> ChunkedDecoder {
+        ChunkedDecoder::new(16 * 1024)
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -402,10 +480,8 @@ enum ChunkState {
     Data,
     DataCr,
     DataLf,
-    TrailerStart,
     TrailerLine,
     TrailerLf,
-    EndLf,
     Done,
 }
 
@@ -419,8 +495,63 @@ pub struct Fed {
 }
 
 impl ChunkedDecoder {
-    pub fn new() -> ChunkedDecoder {
-        ChunkedDecoder::default()
+    /// `max_trailer`: the largest trailer section (431 past it); the server
+    /// passes `--max-header-bytes`.
+    pub fn new(max_trailer: usize) -> ChunkedDecoder {
+        ChunkedDecoder {
+            state: ChunkState::Size,
+            size: 0,
+            digits: 0,
+            total: 0,
+            line: Vec::new(),
+            trailer_bytes: 0,
+            max_trailer,
+        }
+    }
+
+    /// A size line is over: start the chunk's data, or the trailer.
+    fn size_line_done(&mut self, max_body: u64) -> Result<(), Reject> {
+        self.total += self.size;
+        if self.total > max_body {
+            return Err(Reject::new(
+                413,
+                format!("chunked body larger than {max_body} bytes"),
+            ));
+        }
+        self.state = if self.size == 0 {
+            ChunkState::TrailerLine
+        } else {
+            ChunkState::Data
+        };
+        Ok(())
+    }
+
+    /// A trailer line is over. An empty one ends the body; any other must be
+    /// a well-formed field line.
+    fn trailer_line_done(&mut self) -> Result<(), Reject> {
+        if self.line.is_empty() {
+            self.state = ChunkState::Done;
+            return Ok(());
+        }
+        let bad = |what: &str| Err(Reject::new(400, format!("bad chunked trailer: {what}")));
+        if matches!(self.line[0], b' ' | b'\t') {
+            return bad("a folded line (obs-fold)");
+        }
+        let Some(colon) = self.line.iter().position(|&b| b == b':') else {
+            return bad("a line that is not Name: value");
+        };
+        if colon == 0 || !self.line[..colon].iter().all(|&b| is_token(b)) {
+            return bad("a field name that is not a token");
+        }
+        if self.line[colon + 1..]
+            .iter()
+            .any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+        {
+            return bad("a control byte in a field value");
+        }
+        self.line.clear();
+        self.state = ChunkState::TrailerLine;
+        Ok(())
     }
 
     /// Decode as much of `input` as possible, appending body bytes to `body`.
@@ -443,6 +574,8 @@ impl ChunkedDecoder {
                         return bad("chunk size is not a hexadecimal number");
                     } else if b == b'\r' {
                         self.state = SizeLf;
+                    } else if b == b'\n' {
+                        self.size_line_done(max_body)?;
                     } else if b == b';' {
                         self.state = Extension;
                     } else if b == b' ' || b == b'\t' {
@@ -458,22 +591,16 @@ impl ChunkedDecoder {
                 },
                 Extension => match b {
                     b'\r' => self.state = SizeLf,
+                    b'\n' => self.size_line_done(max_body)?,
                     b'\t' => {}
                     0..=31 | 127 => return bad("control character in a chunk extension"),
                     _ => {}
                 },
                 SizeLf => {
                     if b != b'\n' {
-                        return bad("chunk size line does not end with CRLF");
+                        return bad("CR not followed by LF after the chunk size");
                     }
-                    self.total += self.size;
-                    if self.total > max_body {
-                        return Err(Reject::new(
-                            413,
-                            format!("chunked body larger than {max_body} bytes"),
-                        ));
-                    }
-                    self.state = if self.size == 0 { TrailerStart } else { Data };
+                    self.size_line_done(max_body)?;
                 }
                 Data => {
                     let take = (self.size as usize).min(input.len() - i);
@@ -485,46 +612,37 @@ impl ChunkedDecoder {
                     }
                     continue;
                 }
-                DataCr => {
-                    if b != b'\r' {
-                        return bad("chunk data longer than its size");
-                    }
-                    self.state = DataLf;
-                }
+                DataCr => match b {
+                    b'\r' => self.state = DataLf,
+                    b'\n' => self.next_chunk(),
+                    _ => return bad("chunk data longer than its size"),
+                },
                 DataLf => {
                     if b != b'\n' {
-                        return bad("chunk data not followed by CRLF");
+                        return bad("CR not followed by LF after chunk data");
                     }
-                    self.state = Size;
-                    self.size = 0;
-                    self.digits = 0;
-                }
-                TrailerStart => {
-                    self.state = if b == b'\r' { EndLf } else { TrailerLine };
-                    self.trailer_bytes += 1;
+                    self.next_chunk();
                 }
                 TrailerLine => {
                     self.trailer_bytes += 1;
-                    if self.trailer_bytes > 8192 {
-                        return Err(Reject::new(431, "chunked trailer larger than 8192 bytes"));
+                    if self.trailer_bytes > self.max_trailer {
+                        return Err(Reject::new(
+                            431,
+                            format!("chunked trailer larger than {} bytes", self.max_trailer),
+                        ));
                     }
                     match b {
                         b'\r' => self.state = TrailerLf,
-                        0 | b'\n' => return bad("bad byte in a trailer field"),
-                        _ => {}
+                        b'\n' => self.trailer_line_done()?,
+                        0 => return bad("NUL in a trailer field"),
+                        _ => self.line.push(b),
                     }
                 }
                 TrailerLf => {
                     if b != b'\n' {
-                        return bad("bare CR in a trailer field");
+                        return bad("CR not followed by LF in the trailer");
                     }
-                    self.state = TrailerStart;
-                }
-                EndLf => {
-                    if b != b'\n' {
-                        return bad("last chunk not followed by CRLF");
-                    }
-                    self.state = Done;
+                    self.trailer_line_done()?;
                 }
                 Done => {}
             }
@@ -535,6 +653,17 @@ impl ChunkedDecoder {
             done: self.state == Done,
         })
     }
+
+    fn next_chunk(&mut self) {
+        self.state = ChunkState::Size;
+        self.size = 0;
+        self.digits = 0;
+    }
+}
+
+/// tchar (RFC 9110, section 5.6.2): what a field name is made of.
+pub fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 #[cfg(test)]
@@ -634,7 +763,7 @@ mod tests {
     }
 
     fn decode_in_pieces(raw: &[u8], piece: usize) -> Result<(Vec<u8>, usize), Reject> {
-        let mut decoder = ChunkedDecoder::new();
+        let mut decoder = ChunkedDecoder::new(100);
         let mut body = Vec::new();
         let mut used = 0;
         for part in raw.chunks(piece) {
@@ -663,7 +792,10 @@ mod tests {
             &b"x\r\n"[..],
             b"-1\r\n",
             b"0x5\r\nhello\r\n0\r\n\r\n",
-            b"5\nhello\r\n0\r\n\r\n",
+            b"5\rhello\r\n0\r\n\r\n",
+            b"5\r\nhello\r\n0\r\nX: 1\r\n folded\r\n\r\n",
+            b"5\r\nhello\r\n0\r\nGET / HTTP/1.1\r\n\r\n",
+            b"5\r\nhello\r\n0\r\nX: a\rb\r\n\r\n",
             b"3\r\nhello\r\n0\r\n\r\n",
             b"ffffffffffffffffff\r\n",
             b"5 x\r\n",
@@ -676,5 +808,26 @@ mod tests {
             );
         }
         assert_eq!(decode_in_pieces(b"3e9\r\n", 5).unwrap_err().status, 413);
+        let long_trailer = format!("0\r\nX: {}\r\n\r\n", "t".repeat(200));
+        assert_eq!(
+            decode_in_pieces(long_trailer.as_bytes(), 7)
+                .unwrap_err()
+                .status,
+            431
+        );
+    }
+
+    #[test]
+    fn a_bare_lf_ends_a_line_in_the_body_as_in_the_head() {
+        // The same body with LF-only line ends, and a bare LF ending the
+        // trailer: the next request is left for the next parse.
+        let raw = b"5\nhello\n6;x=1\n world\r\n0\nX-T: 1\n\nGET / HTTP/1.1\r\n";
+        for piece in [1, 3, raw.len()] {
+            let (body, used) = decode_in_pieces(raw, piece).unwrap();
+            assert_eq!(body, b"hello world");
+            assert_eq!(&raw[used..], b"GET / HTTP/1.1\r\n");
+        }
+        let (_, used) = decode_in_pieces(b"0\r\n\nNEXT", 1).unwrap();
+        assert_eq!(used, 4);
     }
 }

@@ -6,7 +6,6 @@
 //! Content-Length, Connection), a blank line, and the body — in one buffer,
 //! so a small response leaves in one `send` and never waits on Nagle.
 
-use std::fmt::Write as _;
 use std::fs::File;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -65,6 +64,12 @@ impl Response {
         self
     }
 
+    /// Replace the body (the Content-Type header is the caller's business).
+    pub fn with_body(mut self, body: Body) -> Response {
+        self.body = body;
+        self
+    }
+
     /// A plain-text error page: `404 Not Found: no such file /x`.
     pub fn error(status: u16, detail: &str) -> Response {
         let text = if detail.is_empty() {
@@ -83,6 +88,7 @@ pub fn reason(status: u16) -> &'static str {
         200 => "OK",
         201 => "Created",
         204 => "No Content",
+        206 => "Partial Content",
         301 => "Moved Permanently",
         304 => "Not Modified",
         400 => "Bad Request",
@@ -91,8 +97,10 @@ pub fn reason(status: u16) -> &'static str {
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
+        412 => "Precondition Failed",
         413 => "Content Too Large",
         414 => "URI Too Long",
+        416 => "Range Not Satisfiable",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
@@ -108,77 +116,17 @@ pub fn status_has_body(status: u16) -> bool {
     !(status < 200 || status == 204 || status == 304)
 }
 
-const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// Days since 1970-01-01 to (year, month 1-12, day 1-31), after Howard
-/// Hinnant's well-known `civil_from_days` algorithm.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Seconds since the Unix epoch as an HTTP date: `Sun, 06 Nov 1994 08:49:37 GMT`.
+/// Seconds since the Unix epoch as an HTTP date: `Sun, 06 Nov 1994 08:49:37 GMT`
+/// (IMF-fixdate, the one form a sender may generate; the httpdate crate).
 pub fn http_date(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    let mut out = String::with_capacity(29);
-    let _ = write!(
-        out,
-        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
-        DAYS[(days.rem_euclid(7)) as usize],
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
-    out
+    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
-/// Parse an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, the only form a
-/// sender may generate) into seconds since the epoch.
+/// Parse an HTTP date — IMF-fixdate, or the obsolete RFC 850 and asctime
+/// forms a recipient must still read (RFC 9110, section 5.6.7) — into
+/// seconds since the epoch.
 pub fn parse_http_date(text: &str) -> Option<u64> {
-    let parts: Vec<&str> = text.split_whitespace().collect();
-    if parts.len() != 6 || parts[5] != "GMT" {
-        return None;
-    }
-    let day: u32 = parts[1].parse().ok()?;
-    let month = MONTHS.iter().position(|m| *m == parts[2])? as u32 + 1;
-    let year: i64 = parts[3].parse().ok()?;
-    let hms: Vec<u64> = parts[4]
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<Vec<u64>>>()?;
-    if hms.len() != 3 || day == 0 || day > 31 || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    u64::try_from(days * 86_400)
-        .ok()
-        .map(|s| s + hms[0] * 3600 + hms[1] * 60 + hms[2])
+    httpdate::parse_http_date(text.trim()).ok().map(unix_secs)
 }
 
 /// Whole seconds since the epoch of a file time.
@@ -229,6 +177,15 @@ mod tests {
             assert_eq!(parse_http_date(&http_date(secs)), Some(secs));
         }
         assert_eq!(parse_http_date("yesterday"), None);
+        // The two obsolete forms a recipient must still accept.
+        assert_eq!(
+            parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date("Sun Nov  6 08:49:37 1994"),
+            Some(784_111_777)
+        );
     }
 
     #[test]

@@ -12,6 +12,11 @@
 //! that is how nginx works too, and why a fixed pool of blocking threads
 //! (the Rust Book's last chapter) would be starved by idle clients.
 //!
+//! When --max-connections are open, the acceptor makes room for a newcomer
+//! by closing the longest-idle connection, else the oldest unfinished head
+//! ([`make_room`]); only when every connection is mid-request does the
+//! newcomer get 503. Slow or idle clients can then never lock others out.
+//!
 //! Per connection, a small state machine:
 //!
 //! ```text
@@ -25,7 +30,8 @@
 //! Head again, and bytes already buffered are the next request. Responses
 //! are appended to one output buffer in request order and written with as
 //! few `send`s as possible; TCP_NODELAY is set so the last segment of a
-//! response never waits for an ACK (Nagle + delayed ACK = a 40 ms stall).
+//! response never waits for an ACK (Nagle + delayed ACK = a stall of 40 to
+//! 200 ms on Linux, up to 500 ms by RFC 1122).
 //!
 //! Run: `cargo run -p mini-http -- serve --root DIR`, then
 //! `cargo run -p mini-http -- get -v http://127.0.0.1:8000/`.
@@ -33,9 +39,9 @@
 use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -54,9 +60,10 @@ pub struct ServerConfig {
     pub max_connections: usize,
     pub limits: Limits,
     /// A request head (first byte to blank line) must arrive within this;
-    /// a body must not stall for longer. Else 408.
+    /// a body must not stall for longer. Else 408. A new connection may also
+    /// wait this long before its first byte (a person typing into `nc`).
     pub head_timeout: Duration,
-    /// A connection with no request in progress is closed after this.
+    /// A keep-alive connection between requests is closed after this.
     pub idle_timeout: Duration,
     pub access_log: bool,
 }
@@ -89,6 +96,7 @@ pub fn serve(config: ServerConfig, app: App) -> anyhow::Result<()> {
             Arc::new(Waker::new(poll.registry(), WAKER).context("create event loop waker")?);
         let (sender, receiver) = mpsc::channel();
         let mut worker = Worker {
+            index: n,
             poll,
             receiver,
             conns: Vec::new(),
@@ -110,22 +118,120 @@ pub fn serve(config: ServerConfig, app: App) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the acceptor tells a worker.
+enum Msg {
+    /// A new connection to serve.
+    New(NewConn),
+    /// Close the connections whose [`Standing::evict`] is set: the server is
+    /// full and a newcomer has taken their place.
+    Evict,
+}
+
 /// A connection on its way from the acceptor to a worker.
 struct NewConn {
     stream: std::net::TcpStream,
     peer: SocketAddr,
-    /// Over --max-connections: answer 503 and close.
+    standing: Arc<Standing>,
+    /// Over --max-connections with every connection mid-request: answer 503
+    /// and close.
     rejected: bool,
+}
+
+/// What a connection is doing, published by its worker for the acceptor,
+/// which reads it only when the server is full and it must choose whom to
+/// close. One atomic word: the class in the top bits, and since when (ms
+/// after the server started) in the rest.
+struct Standing {
+    word: AtomicU64,
+    /// Holds one of the --max-connections places. Whoever turns this off
+    /// (the worker closing it, or the acceptor evicting it) gives the place
+    /// back, exactly once.
+    counted: AtomicBool,
+    /// Chosen for eviction: its worker closes it on the next [`Msg::Evict`].
+    evict: AtomicBool,
+    worker: usize,
+}
+
+/// Classes, in the order they are evicted when the server is full.
+const BUSY: u64 = 0; // reading a body or sending a response: never evicted
+const PARTIAL_HEAD: u64 = 1; // part of a request head: the oldest goes second
+const IDLE: u64 = 2; // no request in progress: the longest idle goes first
+const CLOSING: u64 = 3; // answered and closing anyway
+const CLASS_SHIFT: u32 = 62;
+
+/// Milliseconds since the server started, for [`Standing`].
+fn millis(at: Instant) -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let start = *START.get_or_init(Instant::now);
+    at.saturating_duration_since(start).as_millis() as u64 & ((1 << CLASS_SHIFT) - 1)
+}
+
+impl Standing {
+    fn new(worker: usize) -> Standing {
+        Standing {
+            word: AtomicU64::new((IDLE << CLASS_SHIFT) | millis(Instant::now())),
+            counted: AtomicBool::new(true),
+            evict: AtomicBool::new(false),
+            worker,
+        }
+    }
+
+    fn publish(&self, class: u64, since: Instant) {
+        let word = (class << CLASS_SHIFT) | millis(since);
+        if self.word.load(Ordering::Relaxed) != word {
+            self.word.store(word, Ordering::Relaxed);
+        }
+    }
+
+    /// Eviction order: higher is evicted first (class, then the oldest).
+    fn rank(&self) -> Option<(u64, std::cmp::Reverse<u64>)> {
+        let word = self.word.load(Ordering::Relaxed);
+        let class = word >> CLASS_SHIFT;
+        (class != BUSY && !self.evict.load(Ordering::Relaxed))
+            .then_some((class, std::cmp::Reverse(word & ((1 << CLASS_SHIFT) - 1))))
+    }
+}
+
+/// The server is full: choose a connection to close for a newcomer — one
+/// closing anyway, else the longest-idle keep-alive connection, else the
+/// one whose unfinished request head started longest ago. A slow client
+/// (slowloris) or a crowd of idle browsers can then never keep a new client
+/// out. None: every connection is in the middle of a request.
+fn make_room(board: &mut Vec<Arc<Standing>>, workers: &[(Sender<Msg>, Arc<Waker>)]) -> bool {
+    board.retain(|s| s.counted.load(Ordering::Relaxed));
+    loop {
+        let Some(victim) = board
+            .iter()
+            .filter_map(|s| Some((s.rank()?, s)))
+            .max_by_key(|(rank, _)| *rank)
+            .map(|(_, s)| Arc::clone(s))
+        else {
+            return false;
+        };
+        victim.evict.store(true, Ordering::Relaxed);
+        if victim.counted.swap(false, Ordering::AcqRel) {
+            // Its place passes to the newcomer; its worker closes it.
+            let (sender, waker) = &workers[victim.worker];
+            if sender.send(Msg::Evict).is_ok() {
+                let _ = waker.wake();
+            }
+            return true;
+        }
+        // It closed by itself meanwhile and gave its place back: try again.
+        board.retain(|s| s.counted.load(Ordering::Relaxed));
+    }
 }
 
 fn accept_loop(
     listener: &TcpListener,
     local: SocketAddr,
     config: &ServerConfig,
-    workers: &[(Sender<NewConn>, Arc<Waker>)],
+    workers: &[(Sender<Msg>, Arc<Waker>)],
     active: &AtomicUsize,
 ) {
     let mut next = 0;
+    // Every counted connection; read only when the server is full.
+    let mut board: Vec<Arc<Standing>> = Vec::new();
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -143,28 +249,42 @@ fn accept_loop(
             common::say_error!("fcntl O_NONBLOCK {peer}: {err}");
             continue;
         }
-        let rejected = active.fetch_add(1, Ordering::Relaxed) >= config.max_connections;
-        if rejected {
-            active.fetch_sub(1, Ordering::Relaxed);
-        }
-        let (sender, waker) = &workers[next % workers.len()];
+        let worker = next % workers.len();
         next = next.wrapping_add(1);
-        if sender
-            .send(NewConn {
-                stream,
-                peer,
-                rejected,
-            })
-            .is_ok()
-        {
+        let standing = Arc::new(Standing::new(worker));
+        // Only this thread adds to `active`; workers only take away.
+        let admitted = if active.load(Ordering::Acquire) < config.max_connections {
+            active.fetch_add(1, Ordering::AcqRel);
+            true
+        } else {
+            // Full: the newcomer takes the place of an evicted connection.
+            make_room(&mut board, workers)
+        };
+        if admitted {
+            if board.len() >= 2 * config.max_connections {
+                board.retain(|s| s.counted.load(Ordering::Relaxed));
+            }
+            board.push(Arc::clone(&standing));
+        } else {
+            standing.counted.store(false, Ordering::Relaxed);
+        }
+        let (sender, waker) = &workers[worker];
+        let new = NewConn {
+            stream,
+            peer,
+            standing,
+            rejected: !admitted,
+        };
+        if sender.send(Msg::New(new)).is_ok() {
             let _ = waker.wake();
         }
     }
 }
 
 struct Worker {
+    index: usize,
     poll: Poll,
-    receiver: Receiver<NewConn>,
+    receiver: Receiver<Msg>,
     /// Connections by token; `free` lists the empty slots.
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -217,7 +337,15 @@ impl Worker {
     }
 
     fn take_new_connections(&mut self) {
-        while let Ok(new) = self.receiver.try_recv() {
+        while let Ok(msg) = self.receiver.try_recv() {
+            let new = match msg {
+                Msg::New(new) => new,
+                Msg::Evict => {
+                    self.evict();
+                    continue;
+                }
+            };
+            debug_assert_eq!(new.standing.worker, self.index);
             let slot = match self.free.pop() {
                 Some(slot) => slot,
                 None => {
@@ -233,12 +361,48 @@ impl Worker {
             ) {
                 common::say_error!("epoll_ctl {}: {err}", new.peer);
                 self.free.push(slot);
-                if !new.rejected {
-                    self.active.fetch_sub(1, Ordering::Relaxed);
+                if new.standing.counted.swap(false, Ordering::AcqRel) {
+                    self.active.fetch_sub(1, Ordering::AcqRel);
                 }
                 continue;
             }
-            self.conns[slot] = Some(Conn::new(stream, new.peer, new.rejected));
+            self.conns[slot] = Some(Conn::new(stream, new.peer, new.standing, new.rejected));
+        }
+    }
+
+    /// Close the connections the acceptor chose to make room. Their places
+    /// are already given to newcomers. One idle between requests is closed
+    /// quietly, as after --idle-timeout (a browser opens another); one in
+    /// the middle of its head is told why, with 503.
+    fn evict(&mut self) {
+        for slot in 0..self.conns.len() {
+            let Some(Some(conn)) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            if !conn.standing.evict.load(Ordering::Relaxed) {
+                continue;
+            }
+            if matches!(conn.phase, Phase::Head) && !conn.input.is_empty() {
+                let mut ctx = Ctx {
+                    app: &self.app,
+                    config: &self.config,
+                    date: &mut self.date,
+                    scratch: &mut self.scratch,
+                };
+                let line = first_line(&conn.input);
+                let reject = Reject {
+                    status: 503,
+                    reason: format!(
+                        "the server is full (--max-connections {}) and this request head, unfinished, was the oldest",
+                        self.config.max_connections
+                    ),
+                };
+                conn.refuse(&mut ctx, &line, reject);
+                if conn.drive(&mut ctx) == Flow::Open {
+                    continue; // lingering a moment, no longer counted
+                }
+            }
+            self.close(slot);
         }
     }
 
@@ -254,14 +418,16 @@ impl Worker {
         };
         if conn.drive(&mut ctx) == Flow::Close {
             self.close(slot);
+        } else {
+            conn.publish();
         }
     }
 
     fn close(&mut self, slot: usize) {
         if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
             let _ = self.poll.registry().deregister(&mut conn.stream);
-            if !conn.rejected {
-                self.active.fetch_sub(1, Ordering::Relaxed);
+            if conn.standing.counted.swap(false, Ordering::AcqRel) {
+                self.active.fetch_sub(1, Ordering::AcqRel);
             }
             self.free.push(slot);
         }
@@ -281,6 +447,8 @@ impl Worker {
             };
             if conn.check_timeout(now, &mut ctx) == Flow::Close {
                 self.close(slot);
+            } else {
+                conn.publish();
             }
         }
     }
@@ -313,7 +481,10 @@ enum Phase {
 struct Conn {
     stream: TcpStream,
     peer: SocketAddr,
+    standing: Arc<Standing>,
     rejected: bool,
+    /// Requests answered on this connection so far.
+    served: u64,
     phase: Phase,
     /// Received bytes not yet parsed (the next request, maybe pipelined).
     input: Vec<u8>,
@@ -331,11 +502,13 @@ struct Conn {
 }
 
 impl Conn {
-    fn new(stream: TcpStream, peer: SocketAddr, rejected: bool) -> Conn {
+    fn new(stream: TcpStream, peer: SocketAddr, standing: Arc<Standing>, rejected: bool) -> Conn {
         Conn {
             stream,
             peer,
+            standing,
             rejected,
+            served: 0,
             phase: Phase::Head,
             input: Vec::new(),
             output: Vec::new(),
@@ -345,6 +518,21 @@ impl Conn {
             head_started: None,
             last_progress: Instant::now(),
         }
+    }
+
+    /// Tell the acceptor what this connection is doing now (see [`Standing`]).
+    fn publish(&self) {
+        let sent = self.out_pos == self.output.len() && self.file.is_none();
+        let (class, since) = match self.phase {
+            Phase::Lingering { .. } => (CLOSING, self.last_progress),
+            Phase::Head if sent && self.input.is_empty() => (IDLE, self.last_progress),
+            Phase::Head if sent => (
+                PARTIAL_HEAD,
+                self.head_started.unwrap_or(self.last_progress),
+            ),
+            _ => (BUSY, self.last_progress),
+        };
+        self.standing.publish(class, since);
     }
 
     /// Serve this connection as far as it goes without waiting: answer what
@@ -431,7 +619,7 @@ impl Conn {
                         let response = Response::error(
                             503,
                             &format!(
-                                "more than {} connections; try again shortly",
+                                "all {} connections (--max-connections) are in the middle of a request; try again shortly",
                                 ctx.config.max_connections
                             ),
                         )
@@ -439,10 +627,24 @@ impl Conn {
                         self.respond(ctx, &head, response, false);
                         return;
                     }
+                    if head.expect_continue && head.framing != Framing::None {
+                        // The client waits for `100 Continue` before it
+                        // sends the body. If the head alone already decides
+                        // the answer (405, 401, 412, …), send that instead,
+                        // and close: whatever body still comes is drained,
+                        // never read as the next request.
+                        if let Some(decided) = ctx.app.decided_by_head(&head) {
+                            self.respond(ctx, &head, decided, false);
+                            return;
+                        }
+                        if self.input.is_empty() {
+                            self.output
+                                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                        }
+                    }
                     match head.framing {
                         Framing::None => self.answer(ctx, head, Vec::new()),
                         Framing::Length(n) => {
-                            self.continue_if_expected(&head);
                             self.phase = Phase::Body {
                                 head,
                                 body: Vec::with_capacity(n.min(64 * 1024) as usize),
@@ -451,12 +653,13 @@ impl Conn {
                             };
                         }
                         Framing::Chunked => {
-                            self.continue_if_expected(&head);
                             self.phase = Phase::Body {
                                 head,
                                 body: Vec::new(),
                                 remaining: 0,
-                                chunked: Some(ChunkedDecoder::new()),
+                                chunked: Some(ChunkedDecoder::new(
+                                    ctx.config.limits.max_header_bytes,
+                                )),
                             };
                         }
                     }
@@ -503,15 +706,6 @@ impl Conn {
                     }
                 }
             }
-        }
-    }
-
-    /// `Expect: 100-continue`: the client waits for this interim response
-    /// before it sends the body (and so learns early of a 413 or 401).
-    fn continue_if_expected(&mut self, head: &Head) {
-        if head.expect_continue && self.input.is_empty() {
-            self.output
-                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
         }
     }
 
@@ -565,6 +759,7 @@ impl Conn {
         if !keep_alive {
             self.close_after_output = true;
         }
+        self.served += 1;
         self.last_progress = Instant::now();
     }
 
@@ -673,10 +868,17 @@ impl Conn {
                 return Flow::Open;
             }
             Phase::Head if self.input.is_empty() => {
-                // Between requests (or before the first): close quietly.
+                // Between requests: close quietly after --idle-timeout.
+                // Before the first request, allow --head-timeout: a person
+                // connecting with `nc` needs time to start typing.
+                let limit = if self.served == 0 {
+                    config.head_timeout
+                } else {
+                    config.idle_timeout
+                };
                 if self.out_pos == self.output.len()
                     && self.file.is_none()
-                    && now.duration_since(self.last_progress) >= config.idle_timeout
+                    && now.duration_since(self.last_progress) >= limit
                 {
                     return Flow::Close;
                 }
@@ -693,7 +895,10 @@ impl Conn {
                 let line = first_line(&self.input);
                 let reject = Reject {
                     status: 408,
-                    reason: format!("request head not complete after {:?}", config.head_timeout),
+                    reason: format!(
+                        "request head not complete after {} s (--head-timeout)",
+                        config.head_timeout.as_secs_f64()
+                    ),
                 };
                 self.refuse(ctx, &line, reject);
             }
@@ -704,7 +909,10 @@ impl Conn {
                 let line = head.request_line();
                 let reject = Reject {
                     status: 408,
-                    reason: format!("request body stalled for {:?}", config.head_timeout),
+                    reason: format!(
+                        "request body stalled for {} s (--head-timeout)",
+                        config.head_timeout.as_secs_f64()
+                    ),
                 };
                 self.phase = Phase::Head;
                 self.refuse(ctx, &line, reject);

@@ -442,6 +442,41 @@ fn expect_100_continue_gets_an_interim_response_before_the_body() {
 }
 
 #[test]
+fn expect_100_continue_is_not_sent_when_the_final_status_is_known() {
+    let dir = TempDir::new("continue");
+    dir.write("www/a.txt", b"a\n");
+    let root = dir.path().join("www");
+    let root = root.to_str().expect("utf-8");
+    // Read-only root: a PUT is 405 whatever its body; /private/ without
+    // credentials is 401. Neither may be invited to upload first.
+    let server = serve(&["--root", root, "--auth", "alice:secret"]);
+    for (head, status, why) in [
+        (
+            "PUT /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n",
+            405,
+            "PUT without --allow-write is refused whatever the body",
+        ),
+        (
+            "POST /private/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n",
+            401,
+            "/private/ without credentials is refused whatever the body",
+        ),
+    ] {
+        let mut client = Client::new(server.addr);
+        client.send(head.as_bytes());
+        let first = client
+            .interim_or_final()
+            .unwrap_or_else(|e| panic!("sent {head:?} (no body yet); expected an answer at once; {e}"));
+        expect_status(
+            &first,
+            status,
+            head,
+            &format!("{why}: the final status comes first, instead of 100 Continue and a refusal after the whole upload"),
+        );
+    }
+}
+
+#[test]
 fn chunked_request_body_is_decoded() {
     let server = serve(&[]);
     let raw = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n7;note=x\r\n, world\r\n0\r\n\r\n";
@@ -494,10 +529,32 @@ fn access_log_has_one_line_per_request() {
         ("\"GET /missing HTTP/1.1\" 404 ", missing.body.len()),
         ("\"HEAD /echo HTTP/1.1\" 200 ", 0),
     ];
+    // Three connections: their lines may come in any order (each may be
+    // logged by another thread), so wait until all three are there.
+    let is_wanted = |l: &str| expected.iter().any(|(needle, _)| l.contains(needle));
+    let count = std::cell::Cell::new(0);
+    server.lines_until(
+        "three access-log lines (GET /echo?x=1, GET /missing, HEAD /echo)",
+        |l| {
+            if is_wanted(l) {
+                count.set(count.get() + 1);
+            }
+            count.get() == expected.len()
+        },
+    );
     for (needle, bytes) in expected {
-        let line = server.wait_for_line(&format!("an access-log line containing {needle}"), |l| {
-            l.contains(needle)
-        });
+        let lines: Vec<&String> = server
+            .seen()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "one request, one access-log line containing {needle}; stdout had: {:?}",
+            server.seen()
+        );
+        let line = lines[0];
         let (peer, rest) = line.split_once(' ').unwrap_or(("", ""));
         assert!(
             peer.parse::<std::net::SocketAddr>().is_ok(),
@@ -609,6 +666,32 @@ fn client_request_sends_method_data_and_headers() {
 }
 
 /// A one-shot raw server: accept, read the request head, write `reply`, close.
+#[test]
+fn client_rejects_a_malformed_header_as_usage_and_sends_nothing() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    for bad in [
+        "NoColon",
+        "X: a\r\nEvil: 1",
+        "Bad Name: 1",
+        ": empty name",
+        "X: a\nb",
+    ] {
+        let out = mini_http().run(["get", "-H", bad, url.as_str()], b"");
+        out.assert_usage_error(&format!(
+            "get -H {bad:?} (not 'Name: value' with a token name and no CR/LF)"
+        ));
+    }
+    listener.set_nonblocking(true).expect("nonblocking");
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        Ok((_, peer)) => {
+            panic!("a usage error must send nothing, but {peer} connected to the test's listener")
+        }
+        Err(e) => panic!("accept: {e}"),
+    }
+}
+
 fn raw_server(reply: &'static [u8]) -> (std::net::SocketAddr, thread::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");

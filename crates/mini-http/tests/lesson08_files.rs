@@ -407,3 +407,297 @@ fn changed_file_is_never_served_stale() {
         response.show()
     );
 }
+
+#[test]
+fn long_path_segment_is_404_never_5xx() {
+    let (_dir, root) = site("longname");
+    let server = serve(&["--root", &root, "--allow-write"]);
+    let long = format!("/{}", "a".repeat(300));
+    let response = get(server.addr, &long);
+    expect_status(
+        &response,
+        404,
+        "GET /{300 × a}",
+        "a name longer than the file system allows cannot exist: 404, never a 5xx (a client's path is the client's mistake)",
+    );
+    let deep = format!("/{}/x.txt", "b".repeat(300));
+    expect_status(
+        &get(server.addr, &deep),
+        404,
+        "GET /{300 × b}/x.txt",
+        "the same inside a path",
+    );
+    let raw = format!(
+        "PUT {long} HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nz"
+    );
+    let put = exchange(server.addr, &raw);
+    assert!(
+        (400..500).contains(&put.status),
+        "PUT /{{300 × a}}: a name the file system cannot hold is the client's error (4xx), never a 5xx; got:\n{}",
+        put.show()
+    );
+}
+
+#[test]
+fn future_if_modified_since_is_ignored() {
+    let (_dir, root) = site("future");
+    let server = serve(&["--root", &root]);
+    let raw = "GET /hello.txt HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT\r\nConnection: close\r\n\r\n";
+    let response = exchange(server.addr, raw);
+    expect_status(
+        &response,
+        200,
+        raw,
+        "a date in the future is not one the server gave: it is ignored (RFC 9110, 13.1.3), so the file is sent",
+    );
+    assert_eq!(response.body, b"hello, file\n");
+}
+
+/// `GET /PATH` with extra header lines, on a new connection.
+fn get_with(addr: std::net::SocketAddr, path: &str, headers: &str) -> (String, Response) {
+    let raw = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n");
+    let response = exchange(addr, &raw);
+    (raw, response)
+}
+
+#[test]
+fn range_requests_get_206_with_content_range_or_416() {
+    let (dir, root) = site("ranges");
+    // A small file (kept in memory) and a large one (sent from disk).
+    let small = b"0123456789abcdefghij".to_vec();
+    let large = blackbox::random_bytes(200_000, 3);
+    dir.write("www/small.txt", &small);
+    dir.write("www/large.bin", &large);
+    let server = serve(&["--root", &root]);
+    for (path, bytes) in [("/small.txt", &small), ("/large.bin", &large)] {
+        let len = bytes.len();
+        let whole = get(server.addr, path);
+        assert_eq!(
+            whole.header("accept-ranges"),
+            Some("bytes"),
+            "GET {path}: a file answer says Accept-Ranges: bytes\n{}",
+            whole.show()
+        );
+        for (range, first, last) in [
+            ("bytes=0-9", 0, 9),
+            ("bytes=5-", 5, len - 1),
+            ("bytes=-4", len - 4, len - 1),
+            ("bytes=10-999999", 10, len - 1),
+        ] {
+            let (raw, response) = get_with(server.addr, path, &format!("Range: {range}\r\n"));
+            expect_status(
+                &response,
+                206,
+                &raw,
+                "one satisfiable range: 206 Partial Content",
+            );
+            let want = format!("bytes {first}-{last}/{len}");
+            assert_eq!(
+                response.header("content-range"),
+                Some(want.as_str()),
+                "sent {raw:?}\n{}",
+                response.show()
+            );
+            assert!(
+                response.body == bytes[first..=last],
+                "sent {raw:?}: the body must be bytes {first}..={last} of the file; got {} bytes",
+                response.body.len()
+            );
+        }
+        let (raw, response) = get_with(server.addr, path, &format!("Range: bytes={len}-\r\n"));
+        expect_status(
+            &response,
+            416,
+            &raw,
+            "a range that starts past the end cannot be satisfied",
+        );
+        let want = format!("bytes */{len}");
+        assert_eq!(
+            response.header("content-range"),
+            Some(want.as_str()),
+            "{}",
+            response.show()
+        );
+        let (raw, response) = get_with(server.addr, path, "Range: bytes=0-1,5-6\r\n");
+        expect_status(
+            &response,
+            200,
+            &raw,
+            "several ranges are answered with the whole file (200)",
+        );
+        assert!(
+            response.body == *bytes,
+            "sent {raw:?}: expected the whole file"
+        );
+    }
+    let raw =
+        "HEAD /small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1\r\nConnection: close\r\n\r\n";
+    let head = exchange(server.addr, raw);
+    expect_status(
+        &head,
+        200,
+        raw,
+        "Range applies to GET only; HEAD gets the whole file's head",
+    );
+}
+
+#[test]
+fn if_range_sends_the_part_only_while_the_validator_matches() {
+    let (dir, root) = site("ifrange");
+    dir.write("www/r.txt", b"0123456789");
+    let server = serve(&["--root", &root]);
+    let whole = get(server.addr, "/r.txt");
+    let etag = whole
+        .header("etag")
+        .unwrap_or_else(|| panic!("no ETag:\n{}", whole.show()))
+        .to_string();
+    let modified = whole.header("last-modified").unwrap_or("").to_string();
+    for validator in [etag.as_str(), modified.as_str()] {
+        let (raw, fresh) = get_with(
+            server.addr,
+            "/r.txt",
+            &format!("Range: bytes=2-3\r\nIf-Range: {validator}\r\n"),
+        );
+        expect_status(
+            &fresh,
+            206,
+            &raw,
+            "If-Range with the current validator: the part",
+        );
+        assert_eq!(fresh.body, b"23");
+    }
+    let (raw, stale) = get_with(
+        server.addr,
+        "/r.txt",
+        "Range: bytes=2-3\r\nIf-Range: \"not-the-tag\"\r\n",
+    );
+    expect_status(
+        &stale,
+        200,
+        &raw,
+        "If-Range with another validator: the file changed, so the whole new file",
+    );
+    assert_eq!(stale.body, b"0123456789");
+}
+
+#[test]
+fn etag_and_if_none_match_get_304_before_if_modified_since() {
+    let (_dir, root) = site("etag");
+    let server = serve(&["--root", &root]);
+    let first = get(server.addr, "/hello.txt");
+    let etag = first
+        .header("etag")
+        .unwrap_or_else(|| panic!("a file answer carries an ETag:\n{}", first.show()))
+        .to_string();
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "a strong entity tag is a quoted string (no W/): {etag}"
+    );
+    let stamp = first.header("last-modified").unwrap_or("").to_string();
+    let (raw, same) = get_with(
+        server.addr,
+        "/hello.txt",
+        &format!("If-None-Match: \"x\", {etag}\r\n"),
+    );
+    expect_status(
+        &same,
+        304,
+        &raw,
+        "the client has this very version (its tag is in the list)",
+    );
+    assert_eq!(
+        same.header("etag"),
+        Some(etag.as_str()),
+        "a 304 repeats the ETag\n{}",
+        same.show()
+    );
+    // If-None-Match decides; If-Modified-Since is not looked at then.
+    let (raw, other) = get_with(
+        server.addr,
+        "/hello.txt",
+        &format!("If-None-Match: \"another\"\r\nIf-Modified-Since: {stamp}\r\n"),
+    );
+    expect_status(
+        &other,
+        200,
+        &raw,
+        "If-None-Match takes precedence over If-Modified-Since (RFC 9110, 13.2.2)",
+    );
+}
+
+#[test]
+fn if_match_and_if_unmodified_since_guard_put_and_delete_with_412() {
+    let (dir, root) = site("412");
+    dir.write("www/shared.txt", b"version 1\n");
+    let server = serve(&["--root", &root, "--allow-write"]);
+    let first = get(server.addr, "/shared.txt");
+    let etag = first
+        .header("etag")
+        .unwrap_or_else(|| panic!("no ETag:\n{}", first.show()))
+        .to_string();
+    // Student A saves, with the tag of the version they read: allowed.
+    let raw = format!("PUT /shared.txt HTTP/1.1\r\nHost: x\r\nIf-Match: {etag}\r\nContent-Length: 10\r\nConnection: close\r\n\r\nversion 2\n");
+    let saved = exchange(server.addr, &raw);
+    expect_status(
+        &saved,
+        204,
+        &raw,
+        "If-Match with the current tag: the PUT replaces the file",
+    );
+    // Student B saves with the same, now old, tag: refused, file unchanged.
+    let raw = format!("PUT /shared.txt HTTP/1.1\r\nHost: x\r\nIf-Match: {etag}\r\nContent-Length: 10\r\nConnection: close\r\n\r\nversion B\n");
+    let refused = exchange(server.addr, &raw);
+    expect_status(
+        &refused,
+        412,
+        &raw,
+        "If-Match with a tag the file no longer has: 412, nothing written",
+    );
+    let now = std::fs::read(dir.path().join("www/shared.txt")).expect("read");
+    assert_eq!(now, b"version 2\n", "a 412 PUT must not change the file");
+    let raw = format!(
+        "DELETE /shared.txt HTTP/1.1\r\nHost: x\r\nIf-Match: {etag}\r\nConnection: close\r\n\r\n"
+    );
+    expect_status(
+        &exchange(server.addr, &raw),
+        412,
+        &raw,
+        "DELETE with a stale If-Match: 412",
+    );
+    let raw = "DELETE /shared.txt HTTP/1.1\r\nHost: x\r\nIf-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\nConnection: close\r\n\r\n";
+    expect_status(
+        &exchange(server.addr, raw),
+        412,
+        raw,
+        "modified after 1994: If-Unmodified-Since fails, 412",
+    );
+    assert!(
+        dir.path().join("www/shared.txt").exists(),
+        "a 412 DELETE must not remove the file"
+    );
+    let raw = "PUT /new.txt HTTP/1.1\r\nHost: x\r\nIf-Match: *\r\nContent-Length: 1\r\nConnection: close\r\n\r\nn";
+    expect_status(
+        &exchange(server.addr, raw),
+        412,
+        raw,
+        "If-Match: * on a file that does not exist: 412",
+    );
+    let raw = "PUT /hello.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\nContent-Length: 1\r\nConnection: close\r\n\r\nn";
+    expect_status(
+        &exchange(server.addr, raw),
+        412,
+        raw,
+        "If-None-Match: * (create only) on a file that exists: 412",
+    );
+    let current = get(server.addr, "/shared.txt");
+    let tag = current.header("etag").unwrap_or("").to_string();
+    let raw = format!(
+        "DELETE /shared.txt HTTP/1.1\r\nHost: x\r\nIf-Match: {tag}\r\nConnection: close\r\n\r\n"
+    );
+    expect_status(
+        &exchange(server.addr, &raw),
+        204,
+        &raw,
+        "DELETE with the current tag is done",
+    );
+}

@@ -78,6 +78,129 @@ fn each_malformed_or_ambiguous_request_gets_400_and_a_close() {
 }
 
 #[test]
+fn host_must_be_one_valid_host_and_optional_port() {
+    let server = serve(&[]);
+    for (what, host_lines) in [
+        ("a Host with a path", "Host: 127.0.0.1:8000/path\r\n"),
+        ("an empty Host", "Host:\r\n"),
+        ("a Host that is a list", "Host: a, b\r\n"),
+        ("a Host with user information", "Host: user@127.0.0.1\r\n"),
+        ("a Host with a port that is not a number", "Host: h:80x\r\n"),
+        ("two Host fields", "Host: a\r\nHost: a\r\n"),
+        ("no Host at all", ""),
+    ] {
+        let raw = format!("GET /echo HTTP/1.1\r\n{host_lines}\r\n");
+        refused_and_closed(
+            &server,
+            &raw,
+            400,
+            &format!("{what}: RFC 9112 section 3.2 says 400 for a missing, repeated or invalid Host in HTTP/1.1"),
+        );
+    }
+    for host in ["127.0.0.1:8000", "[::1]:8000", "localhost", "example.com"] {
+        let raw = format!("GET /echo HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        expect_status(
+            &exchange(server.addr, &raw),
+            200,
+            &raw,
+            "Host: name or address, an optional :port",
+        );
+    }
+}
+
+#[test]
+fn http_1_minor_versions_above_1_are_served_as_1_1() {
+    let server = serve(&[]);
+    for version in ["HTTP/1.2", "HTTP/1.9"] {
+        let raw = format!("GET /echo?v=1 {version}\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let response = exchange(server.addr, &raw);
+        expect_status(
+            &response,
+            200,
+            &raw,
+            "a later minor version of HTTP/1 is answered as HTTP/1.1 (RFC 9110, section 2.5), not refused",
+        );
+        assert!(
+            response.status_line.starts_with("HTTP/1.1 "),
+            "sent {raw:?}; the answer's version should be HTTP/1.1; got:\n{}",
+            response.show()
+        );
+    }
+}
+
+#[test]
+fn chunked_trailer_never_swallows_the_next_request() {
+    let server = serve(&[]);
+    // The last chunk, then a bare LF: the trailer section is over (a bare
+    // LF ends a line in the body as in the head), and the GET that follows
+    // is the next request, answered on the same connection.
+    let raw = "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\nGET /nowhere HTTP/1.1\r\nHost: h\r\n\r\n";
+    let mut client = Client::new(server.addr);
+    client.send(raw.as_bytes());
+    let first = client.response(raw);
+    expect_status(&first, 200, raw, "the chunked POST is answered");
+    assert!(first.text().contains("hello"), "got:\n{}", first.show());
+    let second = client.try_response(false).unwrap_or_else(|e| {
+        panic!("sent {raw:?}; expected a second response, to GET /nowhere — the bytes after the bare LF are the next request, never trailer fields; {e}")
+    });
+    expect_status(
+        &second,
+        404,
+        raw,
+        "the pipelined GET /nowhere is a request of its own",
+    );
+}
+
+#[test]
+fn chunked_line_ends_follow_the_same_rules_as_the_head() {
+    let server = serve(&["--max-header-bytes", "1024"]);
+    // LF-only line ends everywhere in the body decode as CRLF ones do.
+    let raw = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\nhello\n6;ext=1\n world\n0\nX-Trailer: 1\n\n";
+    let response = exchange(server.addr, raw);
+    expect_status(
+        &response,
+        200,
+        raw,
+        "a bare LF ends a chunk line or trailer line, as it ends a head line",
+    );
+    assert!(
+        response.text().contains("hello world"),
+        "the body is hello world; got:\n{}",
+        response.show()
+    );
+    let cases = [
+        ("a bare CR after a chunk size",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\rhello\r\n0\r\n\r\n", 400),
+        ("a bare CR after chunk data",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r0\r\n\r\n", 400),
+        ("a folded trailer line (obs-fold)",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n folded\r\n\r\n", 400),
+        ("a trailer line that is not Name: value",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nGET / HTTP/1.1\r\n\r\n", 400),
+        ("a bare CR in a trailer field",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: a\rb\r\n\r\n", 400),
+    ];
+    for (what, raw, status) in cases {
+        refused_and_closed(
+            &server,
+            raw,
+            status,
+            &format!("{what}: the body's lines follow the head's rules"),
+        );
+    }
+    let big = format!(
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Big: {}\r\n\r\n",
+        "t".repeat(2000)
+    );
+    refused_and_closed(
+        &server,
+        &big,
+        431,
+        "a trailer section is limited like a header section (--max-header-bytes 1024)",
+    );
+}
+
+#[test]
 fn get_body_never_becomes_the_next_request() {
     let mut server = serve(&[]);
     let smuggled = "GET /echo?smuggled=yes HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -208,22 +331,20 @@ fn silent_idle_connection_is_closed() {
     }
 }
 
+/// A request stuck in the middle of its body: the head is in, 5 of 10
+/// body bytes are not. Such a connection is busy, never evicted.
+fn mid_body(addr: std::net::SocketAddr) -> Client {
+    let mut client = Client::new(addr);
+    client.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello");
+    client
+}
+
 #[test]
-fn more_connections_than_max_get_503_with_retry_after() {
+fn full_server_503s_only_when_every_connection_is_mid_request() {
     let server = serve(&["--max-connections", "2"]);
-    let mut held = Vec::new();
-    for i in 0..2 {
-        let mut client = Client::new(server.addr);
-        let raw = format!("GET /echo?held={i} HTTP/1.1\r\nHost: x\r\n\r\n");
-        client.send(raw.as_bytes());
-        expect_status(
-            &client.response(&raw),
-            200,
-            &raw,
-            "within --max-connections",
-        );
-        held.push(client);
-    }
+    let mut held = vec![mid_body(server.addr), mid_body(server.addr)];
+    // Both heads must have reached the server before the third arrives.
+    std::thread::sleep(Duration::from_millis(150));
     let raw = "GET /echo?third HTTP/1.1\r\nHost: x\r\n\r\n";
     let mut third = Client::new(server.addr);
     third.send(raw.as_bytes());
@@ -232,12 +353,21 @@ fn more_connections_than_max_get_503_with_retry_after() {
         &response,
         503,
         raw,
-        "two connections are open and --max-connections is 2",
+        "two connections are open, both in the middle of a request body, and --max-connections is 2: nobody can make room",
     );
     assert!(
         response.header("retry-after").is_some(),
         "503 should say when to come back (Retry-After); got:\n{}",
         response.show()
+    );
+    // The held requests are not harmed: finish one and it is answered.
+    held[0].send(b" body");
+    let done = held[0].response("POST /echo (10-byte body, finished late)");
+    expect_status(
+        &done,
+        200,
+        "POST /echo",
+        "a slow body within --head-timeout is served",
     );
     drop(held);
     // Once the others have gone, there is room again (the server notices
@@ -254,5 +384,147 @@ fn more_connections_than_max_get_503_with_retry_after() {
     panic!(
         "after the two held connections closed, a new one should be served; last answer:\n{}",
         last.map(|r| r.show()).unwrap_or_default()
+    );
+}
+
+/// A newcomer connects to a full server and sends a request: it must be
+/// answered 200 within 2 s.
+fn newcomer_is_served_within_2s(addr: std::net::SocketAddr, while_what: &str) {
+    let started = std::time::Instant::now();
+    let raw = "GET /echo?newcomer=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let mut client = Client::new(addr);
+    client.send(raw.as_bytes());
+    let response = client.response(raw);
+    let took = started.elapsed();
+    expect_status(
+        &response,
+        200,
+        raw,
+        &format!(
+            "the server is full ({while_what}): it must close one of those to serve a newcomer"
+        ),
+    );
+    assert!(
+        took <= Duration::from_secs(2),
+        "sent {raw:?} to a full server ({while_what}); the answer took {took:?}, more than 2 s"
+    );
+}
+
+#[test]
+fn full_server_closes_the_longest_idle_connection_for_a_newcomer() {
+    let server = serve(&["--max-connections", "3", "--idle-timeout", "60"]);
+    let mut idle = Vec::new();
+    for i in 0..3 {
+        let mut client = Client::new(server.addr);
+        let raw = format!("GET /echo?idle={i} HTTP/1.1\r\nHost: x\r\n\r\n");
+        client.send(raw.as_bytes());
+        expect_status(
+            &client.response(&raw),
+            200,
+            &raw,
+            "within --max-connections",
+        );
+        idle.push(client);
+        std::thread::sleep(Duration::from_millis(30)); // the first is the longest idle
+    }
+    newcomer_is_served_within_2s(
+        server.addr,
+        "3 idle keep-alive connections, --max-connections 3",
+    );
+    if let Err(e) = idle[0].closes() {
+        panic!(
+            "the longest-idle keep-alive connection (the first) should be closed to make room; {e}"
+        );
+    }
+    // The other two are still open and served.
+    for (i, client) in idle.iter_mut().enumerate().skip(1) {
+        let raw = format!("GET /echo?again={i} HTTP/1.1\r\nHost: x\r\n\r\n");
+        client.send(raw.as_bytes());
+        expect_status(
+            &client.response(&raw),
+            200,
+            &raw,
+            "only the longest-idle connection is closed; the others keep their place",
+        );
+    }
+}
+
+#[test]
+fn full_server_evicts_the_oldest_unfinished_head_for_a_newcomer() {
+    let server = serve(&["--max-connections", "3", "--head-timeout", "30"]);
+    // Three slow clients (slowloris): each sends its head one byte at a
+    // time, a byte every 300 ms, and never finishes in the test's time.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut slow = Vec::new();
+    for i in 0..3 {
+        let mut client = Client::new(server.addr);
+        client.send(format!("GET /echo?slow={i} HTTP/1.1\r\nHost: x\r\nX-Pad: ").as_bytes());
+        let stream = client.stream.try_clone().expect("clone the socket");
+        let stop = std::sync::Arc::clone(&stop);
+        let trickle = std::thread::spawn(move || {
+            let mut stream = stream;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if std::io::Write::write_all(&mut stream, b"a").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        });
+        slow.push((client, trickle));
+        std::thread::sleep(Duration::from_millis(30)); // the first is the oldest
+    }
+    newcomer_is_served_within_2s(
+        server.addr,
+        "3 connections trickling their heads a byte at a time, --max-connections 3",
+    );
+    // The oldest unfinished head was the one to go: it is told why (503)
+    // and closed, or just closed.
+    let oldest = &mut slow[0].0;
+    match oldest.try_response(false) {
+        Ok(response) => expect_status(
+            &response,
+            503,
+            "the oldest unfinished head",
+            "the evicted slow client may be told 503 before the close",
+        ),
+        Err(e) if e.contains("closed") => {}
+        Err(e) => panic!("the oldest unfinished head should be closed to make room; {e}"),
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for (_, trickle) in slow {
+        let _ = trickle.join();
+    }
+}
+
+#[test]
+fn head_timeout_default_lets_a_person_type_and_the_408_names_the_flag() {
+    let out = mini_http().run(["serve", "--help"], b"");
+    let help = out.stdout_text();
+    let line = help
+        .lines()
+        .skip_while(|l| !l.contains("--head-timeout"))
+        .take(4)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        line.contains("[default: 60]"),
+        "`serve --help` should show --head-timeout with [default: 60] (seconds: time for a person typing into nc; nginx allows 60 s too); got: {line}\n{}",
+        out.describe()
+    );
+    let server = serve(&["--head-timeout", "0.3"]);
+    let mut client = Client::new(server.addr);
+    let partial = "GET /echo HTTP/1.1\r\nHost: x\r\n";
+    client.send(partial.as_bytes());
+    let response = client.response(partial);
+    expect_status(
+        &response,
+        408,
+        partial,
+        "the head did not end within --head-timeout",
+    );
+    assert!(
+        response.text().contains("--head-timeout"),
+        "the 408's body should name the flag that sets the limit (--head-timeout); got:\n{}",
+        response.show()
     );
 }
