@@ -61,7 +61,30 @@ start_server() {
     done
     echo "error: $* did not print 'listening on ADDR':" >&2
     cat "$log" >&2
-    exit 1
+    return 1
+}
+
+# wait_until SECONDS DESCRIPTION CMD ARGS...: run CMD every 50 ms until it
+# succeeds. A demonstration waits for the state it is about to show, never a
+# blind sleep; after SECONDS it says what it was waiting for and fails.
+wait_until() {
+    local seconds=$1 what=$2 tries
+    shift 2
+    for ((tries = seconds * 20; tries > 0; tries--)); do
+        "$@" && return 0
+        sleep 0.05
+    done
+    echo "error: waited ${seconds}s for $what" >&2
+    return 1
+}
+
+# is_stopped PID: the process has really stopped (state T). kill -STOP only
+# queues the signal; the target stops when it next runs in the kernel.
+is_stopped() {
+    local stat
+    stat=$(<"/proc/$1/stat") || return 1
+    stat=${stat##*) }
+    [[ ${stat%% *} == T ]]
 }
 
 # server_log LOG: the server's output so far, indented.
