@@ -23,7 +23,8 @@
 #
 # Nothing is created in the machine's own network namespace: the switch, the
 # veth cables and the hosts all live in namespaces named bclab<PID>-*, which
-# are removed on exit — normal, failure, Ctrl-C or kill (not kill -9).
+# are removed on exit — normal, failure, Ctrl-C or kill (not kill -9), and a
+# second Ctrl-C or `timeout -s INT` cannot interrupt that removal.
 # Addresses 10.200.0.0/24 and 10.201.0.0/24 exist only inside them.
 #
 # Usage:  sudo scripts/lan-lab.sh [--hold | --cleanup]
@@ -108,11 +109,20 @@ recv_cmd=$(find_program broadcast-recv IMPL_BROADCAST_RECV)
 created=() # namespaces, in creation order
 pids=()    # processes we started
 tmp=""
+stopped_by="" # the signal that stopped the script, if one did
 
 cleanup() {
     local status=$?
-    trap - EXIT INT TERM HUP ERR
+    # From here on no signal may stop the cleanup halfway. Ignored, not
+    # merely trapped: an ignored signal stays ignored in the `ip` commands
+    # below, and a Ctrl-C at the terminal goes to every process of the
+    # foreground group — a second one would otherwise kill `ip netns del`.
+    trap '' INT TERM HUP
+    trap - EXIT ERR
     set +e
+    if [ -n "$stopped_by" ]; then
+        say "lan-lab: stopped by SIG$stopped_by: removing what this run created"
+    fi
     for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
@@ -135,9 +145,12 @@ cleanup() {
     exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+# A signal ends the script through the EXIT trap, which cleans up. Each
+# handler first ignores further signals, so a second Ctrl-C (or `timeout -s
+# INT` after one) cannot interrupt the way out.
+trap 'trap "" INT TERM HUP; stopped_by=INT; exit 130' INT
+trap 'trap "" INT TERM HUP; stopped_by=TERM; exit 143' TERM
+trap 'trap "" INT TERM HUP; stopped_by=HUP; exit 129' HUP
 trap 'say "lan-lab: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 ns() { say "$prefix-$1"; }
