@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
-# scripts/demo.sh [LESSON] — the tour: every lesson's demonstration, narrated.
+# scripts/demo.sh [LESSON...] — the tour: every lesson's demonstration, narrated.
 #
 #   scripts/demo.sh        all lessons, 1 to 8, in order
 #   scripts/demo.sh 2      only lesson 2
+#   scripts/demo.sh 4 7    lessons 4 and 7, in the order given
 #
 # Servers run on loopback, on ports the OS picks (port 0), so the tour never
 # collides with a server you left running. Every process it starts is stopped
 # when it ends — normally, on failure, or on Ctrl-C.
+#
+# Written for bash 3.2 and later (macOS still ships 3.2): no negative array
+# subscripts, no associative arrays, no "${empty[@]}" under set -u.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-usage() { echo "usage: scripts/demo.sh [LESSON]   (LESSON: 1-8; none: all)"; }
-case "${1:-all}" in
-  -h|--help) usage; exit 0 ;;
-  all|[1-8]) ONLY=${1:-all} ;;
-  *) usage >&2; exit 2 ;;
-esac
+usage() { echo "usage: scripts/demo.sh [LESSON...]   (LESSON: 1-8, one or more; none: all)"; }
+LESSONS=()
+for arg in "$@"; do
+  case $arg in
+    -h|--help) usage; exit 0 ;;
+    [1-8]) LESSONS+=("$arg") ;;
+    *) echo "scripts/demo.sh: not a lesson number: '$arg'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+[ "${#LESSONS[@]}" -gt 0 ] || LESSONS=(1 2 3 4 5 6 7 8)
 
 if [ -t 1 ]; then BOLD=$'\033[1m'; DIM=$'\033[2m'; OFF=$'\033[0m'; else BOLD=; DIM=; OFF=; fi
 
@@ -25,8 +33,9 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/course-demo.XXXXXX")
 PIDS=()
 cleanup() {
   local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # ${PIDS[@]+…}: bash before 4.4 calls an empty array unbound under set -u.
+  for pid in ${PIDS[@]+"${PIDS[@]}"}; do kill "$pid" 2>/dev/null || true; done
+  for pid in ${PIDS[@]+"${PIDS[@]}"}; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -90,7 +99,13 @@ log() {
   [ -s "$TMP/$1.err" ] && sed 's/^/  │ /' "$TMP/$1.err"
   return 0
 }
-stop() { kill "${PIDS[-1]}" 2>/dev/null || true; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'; }
+# stop : stop the server started last.
+stop() {
+  local last=$((${#PIDS[@]} - 1))
+  kill "${PIDS[last]}" 2>/dev/null || true
+  wait "${PIDS[last]}" 2>/dev/null || true
+  unset "PIDS[$last]"
+}
 
 # ------------------------------------------------------------------- lessons
 
@@ -155,8 +170,11 @@ demo4() {
   say "recvfrom takes one datagram per call; a client buffer of 8 bytes truncates the reply too."
   stop
   run udp-echo client --timeout 300 "$addr" "anyone there?"
-  say "The server is gone, yet sendto succeeded: UDP does not know whether anyone listens." \
-      "Only a deadline tells the client that no reply is coming — exit status 1."
+  say "The server is gone, yet sendto succeeded. No socket had the port, so the kernel answered" \
+      "with an ICMP 'port unreachable' — but it reports that only to a connected socket. This one" \
+      "is not, so only its deadline tells it that no reply is coming — exit status 1."
+  run udp-echo client --connect --timeout 300 "$addr" "anyone there?"
+  say "connect() first (lesson 4): now the ICMP error reaches the socket, and recv fails at once."
 }
 
 demo5() {
@@ -192,13 +210,14 @@ demo7() {
   local port=${ADDR##*:}
   start r2 broadcast-recv --bind "0.0.0.0:$port" --count 2
   start r3 broadcast-recv --bind "0.0.0.0:$port" --count 2
+  start bcast broadcast-recv --bind "127.255.255.255:$port" --count 2
   start narrow broadcast-recv --bind "127.0.0.1:$port"
   run broadcast-send --to "127.255.255.255:$port" --count 2 --interval 200 "hello, everyone"
-  await r1 'from' ; await r2 'from'; await r3 'from'
-  log r1; log r2; log r3; log narrow
+  await r1 'from' ; await r2 'from'; await r3 'from'; await bcast 'from'
+  log r1; log r2; log r3; log bcast; log narrow
   say "One sendto, every receiver on the port gets it: they share it thanks to SO_REUSEADDR." \
-      "The receiver bound to 127.0.0.1 heard nothing: a broadcast is addressed to 127.255.255.255," \
-      "and only sockets bound to 0.0.0.0 (any address) accept it."
+      "A datagram to 127.255.255.255 reaches the sockets bound to 0.0.0.0 (any address)" \
+      "and the one bound to 127.255.255.255 itself; the one bound to 127.0.0.1 heard nothing."
   run broadcast-send --no-broadcast-flag --to "127.255.255.255:$port" hello
   say "Without SO_BROADCAST the kernel refuses: broadcasting must be asked for, on purpose." \
       "A real LAN in network namespaces: sudo scripts/lan-lab.sh"
@@ -210,8 +229,9 @@ demo8() {
   run mini-http get -v "http://$ADDR/echo?a=1&b=2"
   say "The request: a request line, headers, a blank line (no body for GET)." \
       "The response: a status line, headers, a blank line, then the body — all plain text over one TCP connection."
-  run mini-http request POST "http://$ADDR/echo" -d 'name=小明&lang=rust'
-  say "POST carries its data in the body; the application parsed the form fields out of it."
+  run mini-http request POST "http://$ADDR/echo" -d 'name=%E5%B0%8F%E6%98%8E&lang=rust'
+  say "POST carries its data in the body; the application parsed the form fields out of it." \
+      "A form body is percent-encoded like a query string: 小明 travels as its UTF-8 bytes, %E5%B0%8F%E6%98%8E."
   run mini-http request -v HEAD "http://$ADDR/"
   run mini-http get "http://$ADDR/nope"
   await web '/nope'
@@ -222,9 +242,7 @@ demo8() {
   stop
 }
 
-for n in 1 2 3 4 5 6 7 8; do
-  if [ "$ONLY" = all ] || [ "$ONLY" = "$n" ]; then
-    if declare -F "demo$n" > /dev/null; then "demo$n"; fi
-  fi
+for n in "${LESSONS[@]}"; do
+  "demo$n"
 done
 printf '\n%sDone: every process the tour started has been stopped.%s\n' "$BOLD" "$OFF"
