@@ -536,6 +536,45 @@ fn struct_bytes<T: Copy>(value: &T) -> Vec<u8> {
     }
 }
 
+/// The integers an option can mean, where its C type or its meaning limits
+/// them, with the words that say so: a size, a count or a time is never
+/// negative; a TTL, a hop limit or a TOS is one byte of a header (TTL and hop
+/// limits also take -1: "the system default"). A value outside is a usage
+/// error before any socket exists, not something to hand the kernel — Linux
+/// reads `SO_RCVBUF=-1` as unsigned and quietly takes the largest buffer.
+/// Limits that depend on the machine (net.core.rmem_max, privileges, the
+/// kernel's own minimum for TCP_MAXSEG, IP_TTL=0) stay the kernel's to
+/// enforce: `set` shows its answer.
+pub fn int_range(name: &str) -> Option<(i64, i64, &'static str)> {
+    const MAX: i64 = i32::MAX as i64;
+    Some(match name {
+        "SO_RCVBUF" | "SO_SNDBUF" => (0, MAX, "a buffer size in bytes"),
+        "SO_RCVLOWAT" | "SO_SNDLOWAT" | "TCP_NOTSENT_LOWAT" => (0, MAX, "a number of bytes"),
+        "TCP_MAXSEG" => (0, MAX, "a segment size in bytes"),
+        "SO_PRIORITY" => (0, MAX, "a priority"),
+        "TCP_KEEPIDLE" | "TCP_KEEPALIVE" | "TCP_KEEPINTVL" | "TCP_DEFER_ACCEPT" => {
+            (0, MAX, "a number of seconds")
+        }
+        "TCP_KEEPCNT" => (0, MAX, "a number of probes"),
+        "TCP_USER_TIMEOUT" => (0, MAX, "a number of milliseconds"),
+        "IP_TOS" => (0, 255, "one byte of the IPv4 header"),
+        "IP_TTL" | "IP_MULTICAST_TTL" | "IPV6_UNICAST_HOPS" | "IPV6_MULTICAST_HOPS" => {
+            (-1, 255, "a hop count, one byte (-1: the system default)")
+        }
+        "IPV6_TCLASS" => (
+            -1,
+            255,
+            "one byte of the IPv6 header (-1: the system default)",
+        ),
+        "IP_MTU_DISCOVER" => (
+            0,
+            5,
+            "a mode (0 don't, 1 want, 2 do, 3 probe, 4 interface, 5 omit)",
+        ),
+        _ => return None,
+    })
+}
+
 /// Read `VALUE` from `OPTION=VALUE` for an option of this kind.
 pub fn parse_value(kind: Kind, text: &str) -> Result<Value, String> {
     let text = text.trim();

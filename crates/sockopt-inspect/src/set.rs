@@ -111,6 +111,14 @@ pub fn parse_assignment(text: &str, socket: SocketChoice) -> Result<Assignment, 
     }
     let value = options::parse_value(opt.kind, value)
         .map_err(|why| UsageError(format!("{}: {why}", opt.name)))?;
+    if let (Value::Int(n), Some((min, max, what))) = (&value, options::int_range(opt.name)) {
+        if !(min..=max).contains(n) {
+            return Err(UsageError(format!(
+                "{}: {n} is out of range: {what}, from {min} to {max}",
+                opt.name
+            )));
+        }
+    }
     Ok(Assignment { opt, value })
 }
 
@@ -263,6 +271,17 @@ mod tests {
         assert!(err.0.contains("OPTION=VALUE"), "{err}");
         let err = parse_assignment("SO_RCVBUF=lots", SocketChoice::Tcp).unwrap_err();
         assert!(err.0.starts_with("SO_RCVBUF: 'lots'"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_integers_are_usage_errors() {
+        let err = parse_assignment("SO_RCVBUF=-1", SocketChoice::Tcp).unwrap_err();
+        assert!(err.0.starts_with("SO_RCVBUF: -1 is out of range"), "{err}");
+        let err = parse_assignment("IP_TTL=256", SocketChoice::Udp).unwrap_err();
+        assert!(err.0.contains("from -1 to 255"), "{err}");
+        for ok in ["SO_RCVBUF=0", "IP_TTL=-1", "IP_TTL=255", "SO_MARK=-1"] {
+            assert!(parse_assignment(ok, SocketChoice::Tcp).is_ok(), "{ok}");
+        }
     }
 
     #[test]

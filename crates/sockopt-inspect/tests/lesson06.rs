@@ -677,6 +677,34 @@ fn set_unknown_option_is_a_usage_error() {
     out.assert_error(2);
 }
 
+#[test]
+fn set_out_of_range_value_is_a_usage_error() {
+    // A size is never negative: Linux would read -1 as unsigned and quietly
+    // take the largest buffer, so the program must refuse it before asking.
+    for (assignment, option) in [("SO_RCVBUF=-1", "SO_RCVBUF"), ("IP_TTL=256", "IP_TTL")] {
+        let out = sockopt_inspect().run(["set", assignment], b"");
+        let line = out.assert_error(2);
+        assert!(
+            line.contains(option),
+            "ran `set {assignment}`; expected the error line to name {option}; got {line:?}"
+        );
+        assert!(
+            out.stdout_text().trim().is_empty(),
+            "ran `set {assignment}`: a usage error comes before any socket is made or set, \
+             so stdout should be empty\n{}",
+            out.describe()
+        );
+    }
+    // The edges of the ranges are values like any other.
+    let out = sockopt_inspect().run(["set", "SO_RCVBUF=0", "IP_TTL=255"], b"");
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "`set SO_RCVBUF=0 IP_TTL=255` is in range and should exit 0\n{}",
+        out.describe()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // TIME_WAIT, read from the kernel's own table as `ss -tan` does.
 
