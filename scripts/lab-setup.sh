@@ -16,6 +16,12 @@
 #   wrk        wrk           scripts/bench-http.sh (lesson 8)
 #   nginx      nginx-light   scripts/bench-http.sh, the peer mini-http is compared with
 #   curl       curl          lesson 8 (a second HTTP client beside mini-http)
+#
+# And one Rust tool, installed with cargo into your own ~/.cargo/bin (so as
+# yourself, not with sudo):
+#
+#   cargo-nextest            scripts/grade (each test with its own time limit)
+#                            cargo install cargo-nextest --locked
 set -euo pipefail
 
 tools=(ip strace tcpdump ss wrk nginx curl python3)
@@ -37,25 +43,56 @@ for tool in "${tools[@]}"; do
   fi
 done
 
+# cargo-nextest: a cargo subcommand, so ask cargo.
+nextest=ok
+if cargo nextest --version > /dev/null 2>&1; then
+  printf '  ok       cargo-nextest\n'
+else
+  printf '  missing  cargo-nextest (cargo install cargo-nextest --locked)\n'
+  nextest=missing
+fi
+
+# install_nextest: as yourself, with cargo; under sudo, say how instead
+# (root's cargo would install it where your cargo does not look).
+install_nextest() {
+  [ "$nextest" = missing ] || return 0
+  if [ "${1:-}" = --check ]; then
+    echo "lab-setup: to install cargo-nextest, as yourself: cargo install cargo-nextest --locked"
+  elif [ "$(id -u)" = 0 ] && [ -n "${SUDO_USER:-}" ]; then
+    echo "lab-setup: cargo-nextest installs into your own ~/.cargo: run, as yourself (not sudo):"
+    echo "    cargo install cargo-nextest --locked"
+  elif ! command -v cargo > /dev/null; then
+    echo "lab-setup: cargo-nextest needs cargo (https://rustup.rs), then: cargo install cargo-nextest --locked"
+  else
+    echo "lab-setup: cargo install cargo-nextest --locked (a few minutes: it is built from source)"
+    cargo install cargo-nextest --locked
+  fi
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "lab-setup: everything is installed."
+  install_nextest "${1:-}"
+  [ "$nextest" = ok ] && echo "lab-setup: everything is installed."
   exit 0
 fi
 # One package may provide several tools: install each once.
-mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
+packages=()
+for package in $(printf '%s\n' "${missing[@]}" | sort -u); do packages+=("$package"); done
 
 if [ "${1:-}" = "--check" ]; then
   echo "lab-setup: to install: apt-get install -y ${packages[*]}"
+  install_nextest --check
   exit 0
 fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get > /dev/null; then
   echo "lab-setup: run as root on Debian or Ubuntu to install; otherwise install with your package manager: ${packages[*]}"
+  install_nextest
   exit 0
 fi
 echo "lab-setup: apt-get install -y ${packages[*]}"
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" > /dev/null
 echo "lab-setup: done."
+install_nextest
 if printf '%s\n' "${packages[@]}" | grep -qx nginx-light && command -v systemctl > /dev/null; then
   # Debian starts the packaged nginx on port 80 of every address; the
   # benchmark runs its own nginx on loopback and does not need that one.
