@@ -27,7 +27,6 @@ import json
 import os
 import shlex
 import signal
-import subprocess
 import sys
 import time
 
@@ -108,9 +107,8 @@ class Grading:
                 env[programs.env_var(choice.program)] = programs.shell_line(choice, ROOT)
 
         if not tests.nextest_available(ROOT, env):
-            raise GradingError("cargo-nextest is not installed; install it with "
-                               "`cargo install cargo-nextest --locked` (or run "
-                               "scripts/lab-setup.sh)")
+            raise GradingError("cargo-nextest is not installed (scripts/grade runs the tests "
+                               "with it); install it with `cargo install cargo-nextest --locked`")
         for program in graded or [c.program for c in choices.values() if c.command]:
             choice = choices[program]
             say(f"grading {program} as: {choice.describe()}")
@@ -119,10 +117,10 @@ class Grading:
             build = choice.command and programs.cargo_build_command(choice)
             if build:
                 say(f"building {choice.program}'s command first: {' '.join(build)}")
-                proc = subprocess.run(build, cwd=choice.folder, env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True, errors="replace")
+                proc = tests.run_with_heartbeat(build, choice.folder, env,
+                                                f"building {choice.program}")
                 if proc.returncode != 0:
-                    sys.stderr.write(proc.stdout[-6000:])
+                    sys.stderr.write((proc.stdout + proc.stderr)[-6000:])
                     raise GradingError(f"{choice.where}: `{' '.join(build)}` failed "
                                        f"(exit {proc.returncode}); nothing was graded")
 

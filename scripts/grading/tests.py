@@ -84,12 +84,35 @@ def package_args(packages):
     return [a for p in packages for a in ("-p", p)]
 
 
+def run_with_heartbeat(cmd, cwd, env, what, every=5.0):
+    """subprocess.run with captured output, saying `what … N s` every few seconds."""
+    started = time.monotonic()
+    with subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          errors="replace") as proc:
+        out = {}
+        readers = [threading.Thread(target=lambda k, f: out.__setitem__(k, f.read()),
+                                    args=(k, f), daemon=True)
+                   for k, f in (("stdout", proc.stdout), ("stderr", proc.stderr))]
+        for reader in readers:
+            reader.start()
+        while True:
+            try:
+                proc.wait(timeout=every)
+                break
+            except subprocess.TimeoutExpired:
+                print(f"{what} … {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+        for reader in readers:
+            reader.join()
+    return subprocess.CompletedProcess(cmd, proc.returncode, out.get("stdout", ""),
+                                       out.get("stderr", ""))
+
+
 def build_and_list(root, env, packages):
     """Build the tests once; {binary_id: [test names]} of integration tests."""
     cmd = ["cargo", "nextest", "list", *package_args(packages), "--message-format", "json",
            "-E", "kind(test)"]
-    proc = subprocess.run(cmd, cwd=root, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, errors="replace")
+    proc = run_with_heartbeat(cmd, root, env, "building the tests")
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-8000:])
         raise GradingError("the tests did not compile (cargo nextest list failed, above); "
@@ -233,13 +256,20 @@ def read_junit(path):
         stderr = (case.findtext("system-err") or "").strip()
         stdout = (case.findtext("system-out") or "").strip()
         if "timeout" in kind:
-            results[key] = ("timeout", seconds, why_failed(stderr))
+            # Whatever the test printed before it was stopped (its steps so far).
+            printed = [line for line in (stdout + "\n" + stderr).splitlines()
+                       if line.strip() and not LIBTEST_HEADER.match(line)]
+            results[key] = ("timeout", seconds, why_failed("\n".join(printed)))
             continue
         message = why_failed(stderr) or why_failed(failure.text or "")
         if not message:
             message = f"{kind or 'failed'}; the test printed:\n{stdout}" if stdout else (kind or "failed")
         results[key] = ("failed", seconds, message)
     return results
+
+
+# libtest's own lines around a test's output.
+LIBTEST_HEADER = re.compile(r"^(running \d+ tests?|test \S+ \.\.\. .*)$")
 
 
 def why_failed(text):

@@ -1,0 +1,198 @@
+"""Unit tests of the grader's parts that need no Cargo (run by .ci/run):
+
+    python3 -m unittest discover -s scripts/grading -t scripts
+"""
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+from unittest import mock
+
+from grading import points, programs, report, tests
+from grading.programs import GradingError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class PointsTest(unittest.TestCase):
+    def test_shares_add_up_exactly_with_the_remainder_first(self):
+        for total in (1000, 1500, 2500, 1, 0):
+            for count in range(1, 60):
+                shares = points.share(total, count)
+                self.assertEqual(sum(shares), total)
+                self.assertLessEqual(max(shares) - min(shares), 1)
+                self.assertEqual(shares, sorted(shares, reverse=True))
+        self.assertEqual(points.share(1000, 15)[:11], [67] * 10 + [66])
+
+    def test_hundredths_show_and_serialise_without_float_noise(self):
+        self.assertEqual(points.show(1000), "10")
+        self.assertEqual(points.show(67), "0.67")
+        self.assertEqual(points.show(250), "2.5")
+        self.assertEqual(points.as_number(1000), 10)
+        self.assertEqual(points.as_number(67), 0.67)
+        self.assertEqual(points.to_cents(12.5), 1250)
+        with self.assertRaises(ValueError):
+            points.to_cents(0.001)
+
+
+class GradingFileTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.path = os.path.join(self.dir.name, "grading.toml")
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def choose(self, text, impl=(), environ=None):
+        with open(self.path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return programs.choose(ROOT, list(impl), environ or {}, self.path, True)
+
+    def error(self, text):
+        with self.assertRaises(GradingError) as caught:
+            choices = self.choose(text)
+            for choice in choices.values():
+                if choice.command is not None:
+                    programs.check(choice)
+        return str(caught.exception)
+
+    def test_each_mistake_is_named_with_its_file_and_key(self):
+        self.assertIn("not valid TOML", self.error("[impl"))
+        self.assertIn("impl.tcp-ecko: unknown program", self.error('[impl]\ntcp-ecko = "x"'))
+        self.assertIn("impl.tcp-echo: must be a string", self.error("[impl]\ntcp-echo = 3"))
+        self.assertIn("impl.tcp-echo: empty command", self.error('[impl]\ntcp-echo = " "'))
+        self.assertIn("impl.tcp-echo: nosuch-program-x: command not found",
+                      self.error('[impl]\ntcp-echo = "nosuch-program-x --flag"'))
+        self.assertIn("impl.tcp-echo: my/echo.py: no such file",
+                      self.error('[impl]\ntcp-echo = "python3 my/echo.py"'))
+        self.assertIn("impl.tcp-echo: ./echo: no such file", self.error('[impl]\ntcp-echo = "./echo"'))
+        self.assertIn("other: unknown table", self.error("[other]\na = 1"))
+        self.assertTrue(self.error('[impl]\ntcp-echo = "python3 x.py"').startswith(self.path))
+
+    def test_precedence_is_impl_then_environment_then_file_then_built(self):
+        script = os.path.join(self.dir.name, "echo.py")
+        open(script, "w").close()
+        text = '[impl]\ntcp-echo = "python3 echo.py"\nudp-echo = "python3 echo.py"\n' \
+               'mini-http = "python3 echo.py"'
+        choices = self.choose(text, impl=["tcp-echo=python3 a.py"],
+                              environ={"IMPL_UDP_ECHO": "python3 b.py", "IMPL_TCP_ECHO": "c"})
+        self.assertEqual((choices["tcp-echo"].command, choices["tcp-echo"].source),
+                         ("python3 a.py", "--impl"))
+        self.assertEqual((choices["udp-echo"].command, choices["udp-echo"].source),
+                         ("python3 b.py", "IMPL_UDP_ECHO"))
+        self.assertEqual(choices["mini-http"].command, "python3 echo.py")
+        self.assertIsNone(choices["sticky-demo"].command)
+        programs.check(choices["mini-http"])  # the script exists beside the file
+
+    def test_a_file_elsewhere_runs_its_commands_from_its_own_folder(self):
+        choices = self.choose('[impl]\ntcp-echo = "python3 echo.py"')
+        line = programs.shell_line(choices["tcp-echo"], ROOT)
+        self.assertIn(f"cd {self.dir.name}", line)
+        # As crates/blackbox runs it, with `pwd` for the program.
+        line = line.replace("python3 echo.py", "pwd")
+        out = subprocess.run(["sh", "-c", f'exec {line} "$@"', "x"], stdout=subprocess.PIPE,
+                             text=True, check=True).stdout
+        self.assertEqual(os.path.realpath(out.strip()), os.path.realpath(self.dir.name))
+
+    def test_cargo_run_is_built_first_with_the_same_options(self):
+        choice = programs.Choice("mini-http", "cargo run -q --release -p my-http -- --x",
+                                 "grading.toml", "grading.toml: impl.mini-http", ROOT)
+        self.assertEqual(programs.cargo_build_command(choice),
+                         ["cargo", "build", "-q", "--release", "-p", "my-http"])
+        choice.command = "python3 x.py"
+        self.assertIsNone(programs.cargo_build_command(choice))
+
+
+JUNIT = """<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="nextest-run" tests="3" failures="2" errors="0">
+  <testsuite name="tcp-echo::lesson01" tests="3" failures="2" errors="0">
+    <testcase name="a_passes" classname="tcp-echo::lesson01" time="0.5"/>
+    <testcase name="b_fails" classname="tcp-echo::lesson01" time="1.25">
+      <failure type="test failure with exit code 101" message="panicked"/>
+      <system-out>running 1 test
+test b_fails ... FAILED</system-out>
+      <system-err>thread 'b_fails' (7) panicked at crates/x.rs:1:5:
+sent 3 bytes, expected 3 back
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace</system-err>
+    </testcase>
+    <testcase name="c_hangs" classname="tcp-echo::lesson01" time="15.01">
+      <failure type="test timeout"/>
+      <system-out>running 1 test
+</system-out>
+      <system-err>step 1: started the server</system-err>
+    </testcase>
+  </testsuite>
+</testsuites>
+"""
+
+
+class ResultsTest(unittest.TestCase):
+    def lesson(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            store = os.path.join(tmp, "junit.xml")
+            with open(store, "w", encoding="utf-8") as f:
+                f.write(JUNIT)
+            results = tests.read_junit(store)
+        found = []
+        for index, name in enumerate(["a_passes", "b_fails", "c_hangs", "d_never_ran"], 1):
+            test = tests.Test(1, index, "tcp-echo::lesson01", name)
+            test.status, test.duration, test.message = results.get(
+                (test.binary_id, name), ("not run", 0.0, "never ran"))
+            found.append(test)
+        for test, cents in zip(found, points.share(1000, len(found))):
+            test.cents = cents
+            test.earned = cents if test.passed else 0
+        return report.Lesson(1, "TCP data transfer", 1000, found, 17.0, 0)
+
+    def test_junit_gives_each_test_its_outcome_and_message(self):
+        tests_ = self.lesson().tests
+        self.assertEqual([t.status for t in tests_], ["passed", "failed", "timeout", "not run"])
+        self.assertEqual(tests_[1].message, "sent 3 bytes, expected 3 back")
+        self.assertEqual(tests_[2].message, "step 1: started the server")
+        self.assertEqual(tests_[1].duration, 1.25)
+
+    def test_gradescope_file_is_valid_and_adds_up(self):
+        lesson = self.lesson()
+        data = report.gradescope([lesson], 17.2, {"tcp-echo": "python3 x.py"}, 1000)
+        self.assertEqual(data["score"], 2.5)
+        self.assertEqual([t["number"] for t in data["tests"]], ["1.1", "1.2", "1.3", "1.4"])
+        self.assertEqual(sum(round(t["max_score"] * 100) for t in data["tests"]), 1000)
+        self.assertEqual([t["status"] for t in data["tests"]], ["passed", "failed", "failed", "failed"])
+        self.assertIn("```text\nsent 3 bytes", data["tests"][1]["output"])
+        try:
+            import jsonschema
+        except ImportError:
+            self.skipTest("jsonschema is not installed")
+        with open(os.path.join(os.path.dirname(__file__), "results.schema.json"), encoding="utf-8") as f:
+            jsonschema.validate(data, json.load(f))
+
+    def test_classroom_result_has_the_reporters_fields(self):
+        lesson = self.lesson()
+        result = report.classroom([lesson], 1000)
+        self.assertEqual((result["version"], result["status"], result["max_score"]), (1, "fail", 10))
+        self.assertEqual([t["status"] for t in result["tests"]], ["pass", "fail", "fail", "fail"])
+        self.assertEqual(result["tests"][0]["score"], 2.5)
+        self.assertEqual(result["tests"][1]["duration"], 1250)
+        out = io.StringIO()
+        with mock.patch.dict(os.environ, {"GITHUB_OUTPUT": "", "GITHUB_STEP_SUMMARY": ""}):
+            report.write_classroom(result, [lesson], out)
+        line = out.getvalue()
+        self.assertTrue(line.startswith("result=") and line.endswith("\n"))
+        self.assertEqual(json.loads(base64.b64decode(line[7:])), result)
+
+    def test_a_grading_error_is_an_error_result_worth_nothing(self):
+        result = report.classroom([], 1000, "error: grading.toml: impl: must be a table")
+        self.assertEqual((result["status"], result["max_score"]), ("error", 10))
+        self.assertEqual(sum(t["score"] for t in result["tests"]), 0)
+        data = report.gradescope([], 1.0, {}, 1000, "error: grading.toml: impl: must be a table")
+        self.assertEqual((data["score"], data["tests"]), (0, []))
+        self.assertIn("impl: must be a table", data["output"])
+
+
+if __name__ == "__main__":
+    sys.exit(unittest.main())
