@@ -108,6 +108,37 @@ class GradingFileTest(unittest.TestCase):
         self.assertIsNone(programs.cargo_build_command(choice))
 
 
+ESCAPE = """
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from grading import reaper
+assert reaper.become_subreaper()
+# A program that slips away: a grandchild in a session of its own, its
+# parent gone, so without a subreaper init would adopt it.
+read, write = os.pipe()
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.write(write, str(os.getpid()).encode())
+        time.sleep(60)
+    os._exit(0)
+os.close(write)
+escaped = int(os.read(read, 32))
+print(escaped, reaper.kill_leftovers(), flush=True)
+"""
+
+
+@unittest.skipUnless(sys.platform.startswith("linux"), "the subreaper is Linux-only")
+class ReaperTest(unittest.TestCase):
+    def test_a_process_that_slipped_away_is_killed(self):
+        out = subprocess.run([sys.executable, "-c", ESCAPE, os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))], stdout=subprocess.PIPE, text=True, check=True,
+            timeout=30).stdout.split()
+        escaped, killed = int(out[0]), int(out[1])
+        self.assertEqual(killed, 1)
+        self.assertFalse(os.path.exists(f"/proc/{escaped}"), f"process {escaped} still runs")
+
+
 JUNIT = """<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="nextest-run" tests="3" failures="2" errors="0">
   <testsuite name="tcp-echo::lesson01" tests="3" failures="2" errors="0">

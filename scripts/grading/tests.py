@@ -230,8 +230,12 @@ def run_lesson(root, env, packages, lesson, tests, progress):
 
 
 def _kill_group(proc):
+    """nextest and everything in its process group (it was started in its own)."""
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
     except OSError:
         pass
 
