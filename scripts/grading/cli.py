@@ -42,6 +42,8 @@ POINTS_FILE = os.path.join(ROOT, "scripts", "grade-points.json")
 
 
 def say(message):
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
     print(message, file=sys.stderr, flush=True)
 
 
@@ -174,7 +176,13 @@ class Grading:
 
 
 def progress(lesson, done, total, seconds):
-    say(f"lesson {lesson}: {done}/{total} tests done, {seconds:.0f} s")
+    line = f"lesson {lesson}: {done}/{total} tests done, {seconds:.0f} s"
+    if sys.stderr.isatty():
+        # On a terminal one line, rewritten in place (cleared by the next `say`).
+        sys.stderr.write("\r\033[K" + line)
+        sys.stderr.flush()
+    else:
+        say(line)
 
 
 def write_json(path, data):
