@@ -25,11 +25,13 @@ pub struct Conn {
 impl Conn {
     /// Connect to `addr` within [`CONN_TIMEOUT`]; panics with what it means
     /// if the server does not accept.
+    #[track_caller]
     pub fn connect(addr: SocketAddr) -> Conn {
         Conn::connect_named(addr, "the test's connection")
     }
 
     /// [`Conn::connect`], called `name` in messages (`client 2`).
+    #[track_caller]
     pub fn connect_named(addr: SocketAddr, name: &str) -> Conn {
         match Conn::try_connect(addr, name, CONN_TIMEOUT) {
             Ok(conn) => conn,
@@ -44,6 +46,21 @@ impl Conn {
                 }
             ),
         }
+    }
+
+    /// `count` connections to `addr`, named `client 0`, `client 1`…, logged
+    /// as one step.
+    #[track_caller]
+    pub fn connect_many(addr: SocketAddr, count: usize) -> Vec<Conn> {
+        step(format!(
+            "open {count} connections to {addr} (client 0 … client {}); each stays open",
+            count.saturating_sub(1)
+        ));
+        crate::report::quietly(|| {
+            (0..count)
+                .map(|i| Conn::connect_named(addr, &format!("client {i}")))
+                .collect()
+        })
     }
 
     /// Connect within `timeout`, or say why not.
@@ -82,6 +99,7 @@ impl Conn {
 
     /// Send all of `bytes` (panics if the server does not take them within
     /// the deadline).
+    #[track_caller]
     pub fn send(&mut self, bytes: &[u8]) {
         step(format!(
             "{}: sent {} bytes: {}",
@@ -91,12 +109,12 @@ impl Conn {
         ));
         self.sent.extend_from_slice(bytes);
         if self.sent.len() <= 200 {
-            repro(format!(
-                "printf {} | nc -N {} {}",
-                printf_arg(&self.sent),
-                self.peer.ip(),
-                self.peer.port()
-            ));
+            // One line per connection, with all it sent so far; `sleep`
+            // keeps the connection open the way the test does.
+            let old = self.repro_line(&self.sent[..self.sent.len() - bytes.len()]);
+            let new = self.repro_line(&self.sent);
+            crate::report::replace_repro(&old, new.clone());
+            repro(new);
         }
         if let Err(err) = self.stream.write_all(bytes) {
             panic!(
@@ -114,6 +132,18 @@ impl Conn {
                 }
             );
         }
+    }
+
+    fn repro_line(&self, sent: &[u8]) -> String {
+        let host = match self.peer {
+            SocketAddr::V4(v4) => v4.ip().to_string(),
+            SocketAddr::V6(v6) => v6.ip().to_string(),
+        };
+        format!(
+            "(printf {}; sleep 10) | nc {host} {}",
+            printf_arg(sent),
+            self.peer.port()
+        )
     }
 
     /// Read exactly `len` bytes; on a deadline or an early close, return what
@@ -156,6 +186,7 @@ impl Conn {
 
     /// Expect exactly `expected` back (the bytes and nothing missing); panics
     /// with both, a marker at the first byte that differs, and `hint`.
+    #[track_caller]
     pub fn expect(&mut self, expected: &[u8], hint: &str) {
         let result = self.recv_exactly(expected.len());
         let (got, why) = match result {
@@ -177,13 +208,17 @@ impl Conn {
             got.len(),
             shown(&got)
         ));
+        let shown = if got.is_empty() {
+            format!("  expected: {}\n  got nothing", shown(expected))
+        } else {
+            diff_bytes(expected, &got)
+        };
         panic!(
-            "{}: expected {} bytes back from {}, got {}{why}\n{}{}",
+            "{}: expected {} bytes back from {}, got {}{why}\n{shown}{}",
             self.name,
             expected.len(),
             self.peer,
             got.len(),
-            diff_bytes(expected, &got),
             if hint.is_empty() {
                 String::new()
             } else {
@@ -200,6 +235,7 @@ impl Conn {
 
     /// Wait for the server to close its side: end of file (anything that
     /// comes first is returned as the error).
+    #[track_caller]
     pub fn expect_close(&mut self, what: &str) {
         let mut rest = Vec::new();
         let deadline = Instant::now() + self.timeout;

@@ -41,7 +41,7 @@ mod process;
 mod report;
 
 pub use conn::Conn;
-pub use report::{diff_bytes, printf_arg, repro, see, step, text};
+pub use report::{diff_bytes, printf_arg, quietly, repro, see, step, text};
 
 use process::Group;
 use report::SharedTranscript;
@@ -166,6 +166,7 @@ impl Program {
     }
 
     /// Run to completion with `stdin` as input; killed after [`RUN_TIMEOUT`].
+    #[track_caller]
     pub fn run<I, S>(&self, args: I, stdin: &[u8]) -> Outcome
     where
         I: IntoIterator<Item = S>,
@@ -175,6 +176,7 @@ impl Program {
     }
 
     /// Run to completion with `stdin` as input; killed after `timeout`.
+    #[track_caller]
     pub fn run_with_timeout<I, S>(&self, args: I, stdin: &[u8], timeout: Duration) -> Outcome
     where
         I: IntoIterator<Item = S>,
@@ -242,6 +244,7 @@ impl Program {
 
     /// Start the program and return at once; read its output with the
     /// methods of [`Running`].
+    #[track_caller]
     pub fn start<I, S>(&self, args: I) -> Running
     where
         I: IntoIterator<Item = S>,
@@ -323,12 +326,14 @@ impl Program {
     ///
     /// Panics (failing the test) with everything the program printed if the
     /// line does not come within [`START_TIMEOUT`] or is not an address.
+    #[track_caller]
     pub fn start_server<I, S>(&self, args: I) -> Server
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut running = self.start(args);
+        let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let mut running = self.start(&args);
         let first = running.next_line(START_TIMEOUT);
         let Some(first) = first else {
             let status = running.wait_exit(Duration::from_millis(500));
@@ -353,6 +358,19 @@ impl Program {
             );
         };
         step(format!("it announced `{first}`"));
+        // By hand, the server is started on the port it took here, so that
+        // the commands after it can name that port.
+        let on_that_port: Vec<OsString> = args
+            .iter()
+            .map(|arg| match arg.to_str() {
+                Some("127.0.0.1:0" | "[::1]:0" | "0.0.0.0:0" | "[::]:0") => addr.to_string().into(),
+                _ => arg.clone(),
+            })
+            .collect();
+        report::replace_repro(
+            &self.repro_command(&args),
+            self.repro_command(&on_that_port),
+        );
         Server { addr, running }
     }
 
@@ -478,34 +496,64 @@ impl Outcome {
         }
     }
 
-    /// Everything about the run, for a failure message.
+    /// The command and how it ended, for a failure message. (Everything it
+    /// printed follows the message: the failure report shows the whole
+    /// transcript of every program the test ran.)
     pub fn describe(&self) -> String {
         let end = if self.timed_out {
-            "was killed after the time limit".to_string()
+            "was still running at its time limit, so it was killed".to_string()
         } else {
             match self.status {
                 Some(status) => format!("exited with {status}"),
                 None => "did not finish".to_string(),
             }
         };
-        let mut stdout = match std::str::from_utf8(&self.stdout) {
-            Ok(text) => text.to_string(),
-            Err(_) => format!("({} bytes, not UTF-8 text)", self.stdout.len()),
-        };
-        if stdout.len() > 2000 {
-            stdout.truncate(stdout.floor_char_boundary_compat(2000));
-            stdout.push('…');
-        }
         format!(
-            "`{}` {end}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.command,
-            stdout.trim_end(),
-            self.stderr.trim_end()
+            "`{}` {end} (everything it printed is shown below)",
+            self.command
         )
+    }
+
+    /// Everything it printed, by the TEXT rule (for a test's own report,
+    /// where the failure report is not printed: a helper thread).
+    pub fn transcript(&self) -> String {
+        format!(
+            "--- stdout of `{}` ---\n{}\n--- its stderr ---\n{}",
+            self.command,
+            report::show_output(&self.stdout),
+            report::show_output(self.stderr.as_bytes())
+        )
+    }
+
+    /// Assert it exited 0 with exactly `expected` on stdout; on failure show
+    /// both by the TEXT rule with a marker at the first byte that differs.
+    /// `what` says what the test did, `hint` what usually causes a mismatch.
+    #[track_caller]
+    pub fn assert_stdout(&self, expected: &[u8], what: &str, hint: &str) {
+        if self.code() != Some(0) {
+            panic!(
+                "{what}: expected exit status 0 and exactly these bytes on stdout; {}, and stdout differs:\n{}",
+                self.describe(),
+                diff_bytes(expected, &self.stdout),
+            );
+        }
+        if self.stdout != expected {
+            let hint = if hint.is_empty() {
+                String::new()
+            } else {
+                format!("\nHint: {hint}")
+            };
+            panic!(
+                "{what}: it exited 0, but stdout is not exactly the expected bytes:\n{}{hint}\n{}",
+                diff_bytes(expected, &self.stdout),
+                self.describe()
+            );
+        }
     }
 
     /// Assert the run failed the README way: exit status `code` and a first
     /// stderr line that starts with `error: `.
+    #[track_caller]
     pub fn assert_error(&self, code: i32) -> &str {
         assert_eq!(
             self.code(),
@@ -534,6 +582,7 @@ impl Outcome {
     /// Judged by the status and not by the first line, so that Python's
     /// argparse (`usage: …` then `prog: error: …`) passes as well as clap's
     /// `error: …`. Returns stderr.
+    #[track_caller]
     pub fn assert_usage_error(&self, what: &str) -> String {
         assert_eq!(
             self.code(),
@@ -554,19 +603,6 @@ impl Outcome {
             self.describe()
         );
         self.stderr.clone()
-    }
-}
-
-trait FloorCharBoundary {
-    fn floor_char_boundary_compat(&self, index: usize) -> usize;
-}
-
-impl FloorCharBoundary for String {
-    fn floor_char_boundary_compat(&self, mut index: usize) -> usize {
-        while index > 0 && !self.is_char_boundary(index) {
-            index -= 1;
-        }
-        index
     }
 }
 
@@ -598,6 +634,7 @@ impl Running {
     /// Read stdout lines until one satisfies `wanted`; return them all, the
     /// matching one last. Panics with `what` and the output so far if no such
     /// line comes within [`LINE_TIMEOUT`].
+    #[track_caller]
     pub fn lines_until(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> Vec<String> {
         let deadline = Instant::now() + LINE_TIMEOUT;
         let mut taken = Vec::new();
@@ -640,6 +677,7 @@ impl Running {
     }
 
     /// Wait for the first stdout line that satisfies `wanted` and return it.
+    #[track_caller]
     pub fn wait_for_line(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> String {
         let line = self.lines_until(what, wanted).pop().unwrap_or_default();
         step(format!("read {what}: `{line}`"));
@@ -672,6 +710,7 @@ impl Running {
     }
 
     /// Wait for stderr to contain `needle`, up to [`LINE_TIMEOUT`].
+    #[track_caller]
     pub fn wait_for_stderr(&mut self, needle: &str) -> String {
         let deadline = Instant::now() + LINE_TIMEOUT;
         loop {
@@ -713,6 +752,7 @@ impl Running {
 
     /// Wait for the program to exit by itself and return its exit code;
     /// panics if it is still running after [`LINE_TIMEOUT`].
+    #[track_caller]
     pub fn expect_exit(&mut self) -> Option<i32> {
         match self.wait_exit(LINE_TIMEOUT) {
             Some(status) => status.code(),
@@ -757,16 +797,23 @@ impl Running {
         }
     }
 
-    /// The command line and everything it printed so far on both streams
-    /// (not only the lines the test has read), for failure messages.
+    /// The command line, for failure messages. (Everything it printed
+    /// follows the message: the failure report shows the whole transcript of
+    /// every program the test started.)
     pub fn describe(&self) -> String {
+        format!("(everything `{}` printed is shown below)", self.command)
+    }
+
+    /// Everything it printed so far on both streams, not only the lines the
+    /// test has read.
+    pub fn transcript(&self) -> String {
         let (stdout, stderr) = self
             .transcript
             .lock()
             .map(|t| (t.stdout.clone(), t.stderr.clone()))
             .unwrap_or_default();
         format!(
-            "--- everything `{}` printed on stdout so far ---\n{}\n--- stderr ---\n{}",
+            "--- stdout of `{}` so far ---\n{}\n--- its stderr ---\n{}",
             self.command,
             report::show_output(&stdout),
             report::show_output(&stderr)

@@ -34,12 +34,20 @@ struct Log {
 
 thread_local! {
     static LOG: RefCell<Log> = RefCell::new(Log::default());
+    static QUIET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn quiet() -> bool {
+    QUIET.try_with(|q| q.get() > 0).unwrap_or(false)
 }
 
 /// Record a step of the test (`connect to 127.0.0.1:40123`), shown if it
 /// fails.
 pub fn step(text: impl Into<String>) {
     install_hook();
+    if quiet() {
+        return;
+    }
     let text = text.into();
     let _ = LOG.try_with(|log| log.borrow_mut().steps.push(text));
 }
@@ -48,6 +56,9 @@ pub fn step(text: impl Into<String>) {
 /// (`printf 'hello' | nc -N 127.0.0.1 40123`), shown if it fails.
 pub fn repro(command: impl Into<String>) {
     install_hook();
+    if quiet() {
+        return;
+    }
     let command = command.into();
     let _ = LOG.try_with(|log| {
         let mut log = log.borrow_mut();
@@ -55,6 +66,27 @@ pub fn repro(command: impl Into<String>) {
             log.repro.push(command);
         }
     });
+}
+
+/// Replace the repro line `old` (a server started on port 0) with `new`
+/// (the same command on the port it really took), so the lines after it
+/// can name that port.
+pub(crate) fn replace_repro(old: &str, new: String) {
+    let _ = LOG.try_with(|log| {
+        let mut log = log.borrow_mut();
+        if let Some(line) = log.repro.iter_mut().rev().find(|l| *l == old) {
+            *line = new;
+        }
+    });
+}
+
+/// Run `f` without logging its steps (many similar steps the test logs once
+/// itself, such as opening 100 connections).
+pub fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    let _ = QUIET.try_with(|q| q.set(q.get() + 1));
+    let result = f();
+    let _ = QUIET.try_with(|q| q.set(q.get().saturating_sub(1)));
+    result
 }
 
 /// Name the lesson section that explains what this test checks, relative to
@@ -131,7 +163,7 @@ fn render(log: &Log) -> String {
         let _ = writeln!(out, "stderr:\n{}", indent(&show_output(&transcript.stderr)));
     }
     if !log.repro.is_empty() {
-        out.push_str("\n--- to try it by hand ---\n");
+        out.push_str("\n--- to try it by hand (in the workspace's top folder; each line in a terminal of its own) ---\n");
         for line in &log.repro {
             let _ = writeln!(out, "  {line}");
         }
