@@ -38,6 +38,7 @@ def serve(args):
 def echo_client(conn, peer, buf_size, quiet):
     total = 0
     try:
+        # region: recv-send-loop — recv up to buf_size bytes until recv returns empty (the peer closed: log `closed PEER after N bytes`); log `recv N bytes from PEER`; sendall each chunk back
         while True:
             data = conn.recv(buf_size)  # at most buf_size; the rest waits (notes 1.2)
             if not data:  # empty: the peer closed (notes 1.3)
@@ -47,6 +48,7 @@ def echo_client(conn, peer, buf_size, quiet):
             if not quiet:
                 log(f"recv {len(data)} bytes from {peer}")
             conn.sendall(data)  # send may take only part; sendall loops
+        # endregion: recv-send-loop
     except OSError as err:
         warn(f"recv {peer}", err)
     finally:
@@ -56,6 +58,7 @@ def echo_client(conn, peer, buf_size, quiet):
 # --------------------------------------------------------------------- client
 
 def recv_exactly(sock, n, where):
+    # region: recv-exactly — call recv until n bytes have come: one recv may bring part of the echo; empty means the server closed, socket.timeout means no echo
     data = b""
     while len(data) < n:
         try:
@@ -68,6 +71,7 @@ def recv_exactly(sock, n, where):
             fail(f"recv {where}: the server closed the connection after echoing {len(data)} of {n} bytes")
         data += more
     return data
+    # endregion: recv-exactly
 
 
 def client(args):

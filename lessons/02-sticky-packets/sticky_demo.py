@@ -61,6 +61,7 @@ class FrameBuffer:
 
     def next_message(self):
         """The next complete message, or None until more bytes arrive."""
+        # region: frame-decoder — length: 4-byte big-endian header, then that many bytes; line: up to the next \n. Return None (setting self.wanted) until a whole frame is buffered; refuse frames over max_frame
         have = len(self.buffer) - self.start
         if self.framing == "length":
             if have < 4:  # not even the whole header yet
@@ -86,6 +87,7 @@ class FrameBuffer:
             begin, self.start, self.scanned = self.start, end + 1, 0
         self.wanted = self.least()
         return self.buffer[begin:end]
+        # endregion: frame-decoder
 
     def finish(self):
         """At end of stream: None if it ended between messages, else what was cut."""
@@ -146,6 +148,7 @@ def recv(conn, size, args):
 
 def recv_raw(conn, args, counts):
     """No framing: each recv as it came — part of a send, several, or the end of one and the start of the next."""
+    # region: recv-raw — recv up to buf_size bytes until recv returns empty; count each recv and log `recv N: K bytes: TEXT` (no framing: one recv is not one message)
     while True:
         data = recv(conn, args.buf_size, args)
         if not data:
@@ -153,10 +156,12 @@ def recv_raw(conn, args, counts):
         counts["reads"] += 1
         if not args.quiet:
             log(f"recv {counts['reads']}: {len(data)} bytes: {show_bytes(data)}")
+    # endregion: recv-raw
 
 
 def recv_messages(conn, peer, args, counts):
     """Line or length framing: one recv may complete many messages, or none."""
+    # region: recv-messages — recv, frames.feed(data), then log every complete message frames.next_message() gives (`message N: TEXT`); at end of stream report what frames.finish() says was cut
     frames = FrameBuffer(args.framing, args.max_frame)
     while True:
         # --unbuffered asks only for what the current message still lacks, so
@@ -184,6 +189,7 @@ def recv_messages(conn, peer, args, counts):
             # connection (the caller closes it); the other clients go on.
             warn(f"{peer}: {err}")
             return
+    # endregion: recv-messages
 
 
 # ------------------------------------------------------------------- client

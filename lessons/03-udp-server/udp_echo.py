@@ -49,10 +49,12 @@ def recv_datagram(sock, size):
     """
     if sys.platform.startswith("linux"):
         # MSG_TRUNC: Linux returns the datagram's real length, still copying only size bytes.
+        # region: truncation-check — recvfrom_into(buf, size, MSG_TRUNC) returns the datagram's real size; more than size means it was cut: note ` (truncated: datagram was N bytes)`
         buf = bytearray(size)
         real, peer = sock.recvfrom_into(buf, size, socket.MSG_TRUNC)
         note = f" (truncated: datagram was {real} bytes)" if real > size else ""
         return bytes(buf[:min(real, size)]), peer, note
+        # endregion: truncation-check
     if hasattr(sock, "recvmsg"):
         # Elsewhere recvmsg flags the cut, but the real size is gone with the bytes.
         data, _, flags, peer = sock.recvmsg(size)
@@ -76,6 +78,7 @@ def serve(args):
     local = show_addr(sock.getsockname())  # the real port, when --bind asked for 0
     log(f"listening on {local}")
 
+    # region: recvfrom-sendto — loop until --count: recv_datagram(sock, buf_size) gives data, sender and note; log `recv N bytes from PEER` + note; sendto the same bytes back to that sender
     echoed = 0
     while args.count is None or echoed < args.count:     # 3. recvfrom and sendto
         try:
@@ -92,6 +95,7 @@ def serve(args):
             warn(f"sendto {show_addr(peer)}", err)
         echoed += 1
     sock.close()                                          # 4. nobody is told
+    # endregion: recvfrom-sendto
 
 
 # --------------------------------------------------------------------- client
@@ -123,10 +127,13 @@ def client(args, usage):
 
     def ask(data, show):
         """Send data as one datagram and print the reply from addr, or fail when the time is up."""
+        # region: sendto — one datagram: sock.send(data) when --connect, else sock.sendto(data, addr); a failure is `fail("sendto ADDR", err)`
         try:
             sock.send(data) if args.connect else sock.sendto(data, addr)
         except OSError as err:
             fail(f"{'send' if args.connect else 'sendto'} {where}", err)
+        # endregion: sendto
+        # region: wait-for-reply — until one deadline: settimeout(time left), recv_datagram; socket.timeout ends with fail(timeout: …); a datagram not from addr is logged `ignored …` and skipped; log `reply from ADDR: …`
         # One deadline per request: a timeout set afresh for each recvfrom would
         # let a stream of stray datagrams keep us waiting forever.
         deadline = time.monotonic() + args.timeout / 1000
@@ -150,6 +157,7 @@ def client(args, usage):
                 continue
             log(f"reply from {where}: {show(reply, note)}")
             return
+        # endregion: wait-for-reply
 
     def as_text(reply, note):
         return show_bytes(reply) + note

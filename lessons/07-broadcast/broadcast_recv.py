@@ -24,6 +24,7 @@ from conventions import fail, log, parse_addr, positive, show_addr, show_bytes  
 
 def bind_shared(family, host, port):
     """A UDP socket on (host, port) that other receivers may bind too."""
+    # region: bind-shared — a SOCK_DGRAM socket with SO_REUSEADDR set BEFORE bind, so other receivers can bind the port too; a failed bind is fail("bind ADDR", err)
     s = socket.socket(family, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if hasattr(socket, "SO_REUSEPORT") and not sys.platform.startswith("linux"):
@@ -33,6 +34,7 @@ def bind_shared(family, host, port):
     except OSError as err:
         fail(f"bind {show_addr((host, port))}", err)
     return s
+    # endregion: bind-shared
 
 
 def main():
@@ -53,6 +55,7 @@ def main():
     if args.timeout:
         s.settimeout(args.timeout / 1000)   # for each recvfrom: the clock restarts every datagram
     log(f"listening on {local}")
+    # region: recvfrom-loop — recvfrom(65536) until --count datagrams: log `from PEER: TEXT`; socket.timeout fails with `timeout on ADDR: no datagram arrived within MS ms (received N so far)`
     received = 0
     try:
         while args.count is None or received < args.count:
@@ -65,6 +68,7 @@ def main():
             received += 1
     except KeyboardInterrupt:
         sys.exit(130)
+    # endregion: recvfrom-loop
 
 
 if __name__ == "__main__":

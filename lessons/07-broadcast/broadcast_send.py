@@ -69,11 +69,14 @@ def main():
 
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     if not args.no_broadcast_flag:
+        # region: so-broadcast — s.setsockopt(SOL_SOCKET, SO_BROADCAST, 1): without it the kernel refuses to send to a broadcast address (EACCES)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)   # the notes' line
+        # endregion: so-broadcast
     beat = time.monotonic()
     sent = 0
     try:
         while True:
+            # region: send-one — n = s.sendto(data, (host, port)); log `sent N bytes to ADDR`; EACCES with --no-broadcast-flag fails with `send to ADDR: … — SO_BROADCAST is off`
             try:
                 n = s.sendto(data, (host, port))
             except OSError as err:
@@ -81,6 +84,7 @@ def main():
                     fail(f"send to {to}: {reason(err)} — SO_BROADCAST is off")
                 fail(f"send to {to}", err)
             log(f"sent {n} bytes to {to}")
+            # endregion: send-one
             sent += 1
             if args.count and sent >= args.count:
                 break

@@ -44,6 +44,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .with_context(|| format!("setsockopt SO_RCVTIMEO {local}"))?;
     }
     announce_listening(local);
+    // region: recvfrom-loop — recv_from into a 64 KiB buffer until --count datagrams: log `from PEER: TEXT`; a read timeout (WouldBlock/TimedOut) is the error `timeout on ADDR: no datagram arrived within MS ms (received N so far)`
     let mut buf = vec![0u8; RECV_BUFFER];
     let mut received: u64 = 0;
     while args.count != Some(received) {
@@ -70,10 +71,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+    // endregion: recvfrom-loop
 }
 
 /// A UDP socket bound to `addr` that other receivers may bind too.
 pub fn bind_shared(addr: SocketAddr) -> anyhow::Result<UdpSocket> {
+    // region: bind-shared — socket2 Socket::new(Domain::for_address(addr), DGRAM, UDP); set_reuse_address(true) BEFORE bind, so other receivers can bind the port too; bind; return it as a UdpSocket
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
         .with_context(|| format!("socket {addr}"))?;
     socket
@@ -94,6 +97,7 @@ pub fn bind_shared(addr: SocketAddr) -> anyhow::Result<UdpSocket> {
         .bind(&addr.into())
         .with_context(|| format!("bind {addr}"))?;
     Ok(socket.into())
+    // endregion: bind-shared
 }
 
 #[cfg(test)]

@@ -68,6 +68,7 @@ fn check_destination(to: SocketAddr) -> Result<(), UsageError> {
 
 /// A UDP socket, with SO_BROADCAST on unless `broadcast_flag` is false.
 fn open_socket(broadcast_flag: bool) -> anyhow::Result<UdpSocket> {
+    // region: so-broadcast — socket2 Socket::new(Domain::IPV4, Type::DGRAM, UDP); when broadcast_flag, set_broadcast(true) (SO_BROADCAST: the kernel refuses a broadcast address without it); return it as a UdpSocket
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
         .context("socket AF_INET SOCK_DGRAM")?;
     if broadcast_flag {
@@ -76,6 +77,7 @@ fn open_socket(broadcast_flag: bool) -> anyhow::Result<UdpSocket> {
             .context("setsockopt SO_BROADCAST")?;
     }
     Ok(socket.into())
+    // endregion: so-broadcast
 }
 
 /// One `sendto`; logs `sent N bytes to ADDR`.
@@ -85,6 +87,7 @@ fn send_one(
     to: SocketAddr,
     broadcast_flag: bool,
 ) -> anyhow::Result<()> {
+    // region: send-one — send_to(message, to); log `sent N bytes to ADDR`; a PermissionDenied (EACCES) without the flag is the error `send to ADDR: … — SO_BROADCAST is off`
     match socket.send_to(message, to) {
         Ok(n) => {
             say!("sent {n} bytes to {to}");
@@ -96,6 +99,7 @@ fn send_one(
         }
         Err(err) => Err(err).context(format!("send to {to}")),
     }
+    // endregion: send-one
 }
 
 #[cfg(test)]

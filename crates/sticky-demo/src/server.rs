@@ -104,6 +104,7 @@ fn recv(stream: &mut TcpStream, buf: &mut [u8], read_delay: Duration) -> std::io
 /// No framing: log each recv as it came. Its bytes may be part of a send,
 /// several sends, or the end of one and the start of the next.
 fn recv_raw(mut stream: TcpStream, peer: SocketAddr, settings: Settings, counts: &mut Counts) {
+    // region: recv-raw — read up to buf_size bytes at a time until read returns 0; count each read and log `recv N: K bytes: TEXT` (no framing: one read is not one message)
     let mut buf = vec![0u8; settings.buf_size];
     loop {
         let n = match recv(&mut stream, &mut buf, settings.read_delay) {
@@ -123,6 +124,7 @@ fn recv_raw(mut stream: TcpStream, peer: SocketAddr, settings: Settings, counts:
             );
         }
     }
+    // endregion: recv-raw
 }
 
 /// Line or length framing: read into a frame buffer and take out every
@@ -134,6 +136,7 @@ fn recv_messages(
     settings: Settings,
     counts: &mut Counts,
 ) {
+    // region: recv-messages — read into frames.space(..), then frames.filled(n); take out every complete message with frames.next_message() and log `message N: TEXT`; at 0 bytes call frames.finish() to report a cut message
     let mut frames = FrameBuffer::new(framing, settings.max_frame);
     loop {
         let want = if settings.unbuffered {
@@ -191,4 +194,5 @@ fn recv_messages(
             }
         }
     }
+    // endregion: recv-messages
 }

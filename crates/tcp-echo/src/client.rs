@@ -60,6 +60,7 @@ fn recv_exactly(
     buf: &mut [u8],
     timeout: Duration,
 ) -> anyhow::Result<()> {
+    // region: recv-exactly — call read until buf is full: one recv may bring part of the echo; 0 bytes means the server closed, a timeout means no echo
     let mut got = 0;
     while got < buf.len() {
         match stream.read(&mut buf[got..]) {
@@ -78,6 +79,7 @@ fn recv_exactly(
         }
     }
     Ok(())
+    // endregion: recv-exactly
 }
 
 /// stdin → server, server → stdout, at the same time.

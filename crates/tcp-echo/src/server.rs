@@ -29,6 +29,7 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<()> {
 
 /// Echo one client's bytes until it disconnects.
 fn echo_client(mut stream: TcpStream, peer: SocketAddr, buf_size: usize, quiet: bool) {
+    // region: recv-send-loop — read up to buf_size bytes until read returns 0 (the peer closed: log `closed PEER after N bytes`); log `recv N bytes from PEER`; write_all each chunk back
     // recv(buf_size) takes at most buf_size bytes of what waits in the receive
     // buffer; whatever it leaves stays there for the next call (notes 1.2).
     let mut buf = vec![0u8; buf_size];
@@ -60,4 +61,5 @@ fn echo_client(mut stream: TcpStream, peer: SocketAddr, buf_size: usize, quiet: 
             return;
         }
     }
+    // endregion: recv-send-loop
 }

@@ -175,6 +175,7 @@ impl Client {
 
     /// One sendto: one datagram, all of it or nothing.
     fn send(&self, data: &[u8]) -> anyhow::Result<()> {
+        // region: sendto — one datagram: socket.send(data) when connected (--connect), else socket.send_to(data, addr); errors say `send ADDR` / `sendto ADDR`
         let addr = self.addr;
         if self.connected {
             self.socket
@@ -186,6 +187,7 @@ impl Client {
                 .with_context(|| format!("sendto {addr}"))?;
         }
         Ok(())
+        // endregion: sendto
     }
 
     /// Wait until a datagram from ADDR arrives or the timeout passes; print
@@ -195,6 +197,7 @@ impl Client {
         show: impl Fn(&[u8], datagram::Fit) -> String,
     ) -> anyhow::Result<()> {
         let addr = self.addr;
+        // region: wait-for-reply — until one deadline: set_read_timeout(time left), buf.recv_from; a timeout ends with self.timed_out(); a datagram not from addr is logged `ignored …` and skipped; print `reply from PEER: …`
         let deadline = Instant::now() + self.timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -237,6 +240,7 @@ impl Client {
             );
             return Ok(());
         }
+        // endregion: wait-for-reply
     }
 
     fn timed_out(&self) -> anyhow::Error {

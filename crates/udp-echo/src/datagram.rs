@@ -131,12 +131,14 @@ fn recv_real_size(
     socket: SockRef<'_>,
     buf: &mut [MaybeUninit<u8>],
 ) -> io::Result<(usize, Fit, socket2::SockAddr)> {
+    // region: truncation-check — recv_from_with_flags(buf, MSG_TRUNC) returns the datagram's real size; more than buf.len() means it was cut: Fit::Truncated(real), else Fit::Whole
     let (real, peer) = socket.recv_from_with_flags(buf, libc::MSG_TRUNC)?;
     if real > buf.len() {
         Ok((buf.len(), Fit::Truncated(real), peer))
     } else {
         Ok((real, Fit::Whole, peer))
     }
+    // endregion: truncation-check
 }
 
 /// Elsewhere: `recvmsg` flags the loss (MSG_TRUNC, or WSAEMSGSIZE on

@@ -30,6 +30,7 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<()> {
         .with_context(|| format!("getsockname {}", args.bind))?;
     common::announce_listening(local);
 
+    // region: recvfrom-sendto — loop: buf.recv_from(&socket) gives one datagram and its sender; log `recv N bytes from PEER` (plus datagram.fit.note()), send_to the same bytes back to that sender; stop after --count
     let mut buf = RecvBuf::new(args.buf_size as usize);
     let mut echoed: u64 = 0;
     // Step 3. Step 4, closing, happens when `socket` is dropped on return.
@@ -62,4 +63,5 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<()> {
         }
         echoed += 1;
     }
+    // endregion: recvfrom-sendto
 }
