@@ -209,6 +209,13 @@ fn stray_datagrams_do_not_extend_the_timeout() {
     let server = test_socket("127.0.0.1:0");
     let addr = local(&server);
     let impostor = test_socket("127.0.0.1:0");
+    let stray = local(&impostor);
+    blackbox::step(format!(
+        "play a silent server at {addr}; once it hears the client, an impostor at {stray} sends `not me` to the client every 20 ms"
+    ));
+    blackbox::see(
+        "lessons/04-udp-client/README.md#the-reply-may-come-from-someone-else-check-its-address",
+    );
     let done = Arc::new(AtomicBool::new(false));
     let flooder = {
         let done = Arc::clone(&done);
@@ -235,6 +242,21 @@ fn stray_datagrams_do_not_extend_the_timeout() {
         "with --timeout 300, a client receiving a stray datagram every 20 ms was still waiting after 10 s.\nHint: fix the deadline when the request is sent and wait only for what is left of it.\n{}",
         out.describe()
     );
+    // The stray datagrams are reported on stdout, like the replies: an
+    // `ignored` line is a report, not a failure, and stderr carries only the
+    // one `error:` line.
+    let misplaced: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("ignored"))
+        .collect();
+    assert!(
+        misplaced.is_empty(),
+        "with --timeout 300 and a stray datagram every 20 ms, the client wrote {} `ignored …` lines on stderr, e.g. {:?}.\nThey belong on stdout (lesson 4, \"The reply may come from someone else\"): stderr carries only the final `error: timeout: …` line.\n{}",
+        misplaced.len(),
+        misplaced[0],
+        out.describe()
+    );
     let line = out.assert_error(1).to_string();
     assert_eq!(
         line,
@@ -242,9 +264,16 @@ fn stray_datagrams_do_not_extend_the_timeout() {
         "{}",
         out.describe()
     );
+    let stdout = out.stdout_text();
     assert!(
-        reply_lines(&out.stdout_text()).is_empty(),
+        reply_lines(&stdout).is_empty(),
         "no datagram came from {addr}, yet the client printed a reply\n{}",
+        out.describe()
+    );
+    let ignored = format!("ignored 6 bytes from {stray}: not from {addr}");
+    assert!(
+        stdout.lines().any(|l| l == ignored),
+        "an impostor at {stray} sent `not me` every 20 ms; expected stdout lines `{ignored}` (lesson 4, \"The reply may come from someone else\")\n{}",
         out.describe()
     );
 }
