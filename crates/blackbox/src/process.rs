@@ -59,6 +59,29 @@ pub(crate) fn isolate(command: &mut Command) {
     let _ = command;
 }
 
+/// `PR_SET_PDEATHSIG = SIGTERM` for `command` (Linux; a no-op elsewhere).
+pub(crate) fn terminate_with_spawning_thread(command: &mut Command) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::unix::process::CommandExt;
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                if libc::getppid() != parent {
+                    return Err(io::Error::other("the test process is gone"));
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = command;
+}
+
 type Job = Box<dyn FnOnce() + Send>;
 
 /// Run `job` on the one thread that starts every program (see the module

@@ -266,6 +266,12 @@ fn lan_lab_command(args: &[&str]) -> Command {
         .arg(lan_lab_script())
         .args(args)
         .current_dir(blackbox::workspace_root());
+    // Its own process group, so that a script that ignores SIGTERM goes
+    // with everything it started; and on Linux it gets SIGTERM (and cleans
+    // up) if the test dies first.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    blackbox::terminate_with_test(&mut command);
     if std::env::var_os("IMPL_BROADCAST_RECV").is_none() {
         command.env("IMPL_BROADCAST_RECV", env!("CARGO_BIN_EXE_broadcast-recv"));
     }
@@ -299,10 +305,31 @@ fn leftover_namespaces(pid: u32) -> Vec<String> {
 /// has checked (and reported) that the script cleaned up by itself.
 struct LabRun {
     pid: u32,
+    /// The script, until the test has waited for it.
+    child: Option<Child>,
+}
+
+impl LabRun {
+    fn new(child: Child) -> LabRun {
+        LabRun {
+            pid: child.id(),
+            child: Some(child),
+        }
+    }
+
+    /// Wait for the script to finish (see [`wait_with_deadline`]).
+    fn wait(&mut self, limit: Duration) -> std::process::Output {
+        let child = self.child.take().expect("lan-lab.sh was waited for once");
+        wait_with_deadline(child, limit)
+    }
 }
 
 impl Drop for LabRun {
     fn drop(&mut self) {
+        // A test that failed while the script still ran: stop it first.
+        if let Some(child) = self.child.take() {
+            let _ = wait_with_deadline(child, Duration::ZERO);
+        }
         for name in leftover_namespaces(self.pid) {
             let _ = Command::new("ip").args(["netns", "del", &name]).status();
         }
@@ -334,6 +361,11 @@ fn wait_with_deadline(mut child: Child, limit: Duration) -> std::process::Output
             thread::sleep(Duration::from_millis(10));
         }
         if running(&mut child) {
+            // The whole process group: what the script started goes too, so
+            // nothing holds its output pipes open.
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", "--", &format!("-{}", child.id())])
+                .status();
             let _ = child.kill();
         }
     }
@@ -352,9 +384,12 @@ fn lan_lab_can_run(test: &str) -> bool {
     if running_as_root() && Command::new("ip").arg("-V").output().is_ok() {
         return true;
     }
-    let outcome = lan_lab_command(&[])
-        .output()
+    let child = lan_lab_command(&[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run bash scripts/lan-lab.sh");
+    let outcome = LabRun::new(child).wait(Duration::from_secs(10));
     let stdout = String::from_utf8_lossy(&outcome.stdout);
     assert!(
         outcome.status.success() && stdout.contains("skipped:"),
@@ -380,10 +415,11 @@ fn lan_lab_every_subnet_host_hears_the_broadcast_and_the_other_subnet_does_not()
         .stderr(Stdio::piped())
         .spawn()
         .expect("start bash scripts/lan-lab.sh");
-    let pid = child.id();
-    let _run = LabRun { pid };
-    // The script needs well under a second; its own deadlines add up to ~12 s.
-    let output = wait_with_deadline(child, Duration::from_secs(30));
+    let mut run = LabRun::new(child);
+    let pid = run.pid;
+    // The script needs well under a second; its own deadlines add up to
+    // ~12 s. (14 s, then 5 s for SIGTERM: within scripts/grade's 20 s.)
+    let output = run.wait(Duration::from_secs(14));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let report = format!(
         "lan-lab.sh {}\n--- stdout ---\n{stdout}\n--- stderr ---\n{}",
@@ -436,17 +472,17 @@ fn lan_lab_removes_everything_when_stopped() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start bash scripts/lan-lab.sh --hold");
-    let pid = child.id();
-    let _run = LabRun { pid };
     let lines = read_lines(&mut child);
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut run = LabRun::new(child);
+    let pid = run.pid;
+    let deadline = Instant::now() + Duration::from_secs(10);
     let mut seen = Vec::new();
     let holding = loop {
         match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(line) if line.starts_with("lan-lab: holding") => break true,
             Ok(line) if line.starts_with("lan-lab: skipped:") => {
                 visible(&format!("{test}: skipped: {line}"));
-                let _ = child.wait();
+                let _ = run.wait(Duration::from_secs(5));
                 return;
             }
             Ok(line) => seen.push(line),
@@ -454,7 +490,7 @@ fn lan_lab_removes_everything_when_stopped() {
         }
     };
     if !holding {
-        let status = wait_with_deadline(child, Duration::ZERO).status;
+        let status = run.wait(Duration::ZERO).status;
         panic!(
             "lan-lab.sh --hold never printed `lan-lab: holding …` ({status}); it printed:\n{}",
             seen.join("\n")
@@ -465,7 +501,7 @@ fn lan_lab_removes_everything_when_stopped() {
         "while holding, the namespaces bclab{pid}-* should exist"
     );
     terminate(pid);
-    let status = wait_with_deadline(child, Duration::from_secs(10)).status;
+    let status = run.wait(Duration::from_secs(10)).status;
     assert!(
         !status.success(),
         "a stopped lan-lab.sh should not report success ({status})"

@@ -36,11 +36,17 @@ fn server(args: &[&str]) -> Server {
 
 /// Connect from the test, as a client whose writes leave at once.
 fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("connect {addr}: {e} (the server did not accept within 10 s)"));
     stream.set_nodelay(true).expect("TCP_NODELAY");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("set_read_timeout");
+    // A server that stops reading fills both buffers; the test's writes
+    // then fail after 10 s instead of blocking for ever.
+    stream
+        .set_write_timeout(Some(Duration::from_secs(10)))
+        .expect("set_write_timeout");
     stream
 }
 
@@ -49,7 +55,12 @@ fn send_each(stream: &mut TcpStream, pieces: &[&[u8]]) {
     for piece in pieces {
         stream
             .write_all(piece)
-            .unwrap_or_else(|e| panic!("send {} bytes: {e}", piece.len()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "send {} bytes: {e} (after 10 s the server had still not read enough of what came before)",
+                    piece.len()
+                )
+            });
     }
 }
 
