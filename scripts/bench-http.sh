@@ -1,34 +1,61 @@
 #!/usr/bin/env bash
-# Lesson 8 benchmark: requests per second for a 1 KiB static file over
-# keep-alive, mini-http against nginx (and python3 -m http.server, the
-# baseline students know), measured with wrk in the same run.
+# Lesson 8 benchmark: requests per second for static files over keep-alive,
+# mini-http against nginx configured as an operator would serve static
+# files, per core, measured with wrk in the same run.
 #
-#   scripts/bench-http.sh                 # 3 rounds of 10 s per server and load
+#   scripts/bench-http.sh                 # 1 KiB and 1 MiB, 3 rounds of 8 s each
 #   DURATION=5 ROUNDS=5 scripts/bench-http.sh
-#   CONNECTIONS="64 512" scripts/bench-http.sh
-#   ACCESS_LOG=1 scripts/bench-http.sh    # both servers write an access log
+#   CONNECTIONS="64 256" scripts/bench-http.sh
+#   PYTHON=1 scripts/bench-http.sh        # add python3 -m http.server (1 KiB, one run)
+#
+# Per core: each server runs ONE worker pinned to CPU 0 (mini-http
+# --threads 1, nginx worker_processes 1, both under `taskset -c 0`), and wrk
+# runs pinned to CPU 1, so the servers compete for the same single core and
+# the load generator never takes it from them.
+#
+# nginx gets what an operator sets for static files: sendfile on, tcp_nopush
+# on, tcp_nodelay on, open_file_cache (open file descriptors and stat results
+# kept between requests), keepalive_requests high, and no access log —
+# mini-http runs with --no-access-log too.
 #
 # Everything listens on 127.0.0.1 only, on ports free at the time. nginx runs
-# with its own temporary prefix and configuration (worker_processes auto) and
-# is stopped at the end. Tools that are not installed are skipped, and the
-# script says so. Install them with: apt-get install -y wrk nginx-light
+# with its own temporary prefix and configuration and is stopped at the end.
+# Install the tools with: apt-get install -y wrk nginx-light
 #
 # The machine may be busy with other work: the servers take turns within
 # each round, and the ratios (same run, same load) are what to compare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-10}
+DURATION=${DURATION:-8}
 ROUNDS=${ROUNDS:-3}
-CONNECTIONS=${CONNECTIONS:-"64 512"}
-ACCESS_LOG=${ACCESS_LOG:-0}
-PY_DURATION=${PY_DURATION:-5}
+CONNECTIONS=${CONNECTIONS:-64}
+PYTHON=${PYTHON:-0}
 
 say() { printf '%s\n' "$*"; }
 
-if ! command -v wrk >/dev/null; then
-    say "wrk is not installed: nothing can be measured (apt-get install -y wrk)."
+for tool in wrk curl; do
+    if ! command -v "$tool" >/dev/null; then
+        say "$tool is not installed: nothing can be measured (apt-get install -y wrk curl)."
+        exit 1
+    fi
+done
+nginx_bin=$(command -v nginx || true)
+if [ -z "$nginx_bin" ] && [ -x /usr/sbin/nginx ]; then nginx_bin=/usr/sbin/nginx; fi
+if [ -z "$nginx_bin" ]; then
+    say "nginx is not installed: there is nothing to compare with (apt-get install -y nginx-light)."
     exit 1
+fi
+
+# Pinning: servers on CPU 0, wrk on CPU 1.
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    server_cpu=(taskset -c 0)
+    client_cpu=(taskset -c 1)
+    pinning="servers on CPU 0 (one worker each), wrk on CPU 1"
+else
+    server_cpu=()
+    client_cpu=()
+    pinning="not pinned (needs 2 CPUs and taskset)"
 fi
 
 work=$(mktemp -d /tmp/bench-http.XXXXXX)
@@ -44,8 +71,11 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$work/www" "$work/nginx/logs"
-# 1 KiB of printable bytes.
-head -c 768 /dev/urandom | base64 -w 0 | head -c 1024 >"$work/www/1k.txt"
+head -c 1024 /dev/urandom >"$work/www/1k.bin"
+head -c 1048576 /dev/urandom >"$work/www/1m.bin"
+# Old enough that mini-http keeps the small one in memory (it does not keep
+# files modified in the last two seconds).
+touch -d '1 hour ago' "$work/www/1k.bin" "$work/www/1m.bin"
 chmod -R a+rX "$work/www"
 
 say "building mini-http (release)…"
@@ -53,22 +83,17 @@ cargo build --release -q -p mini-http
 target_dir=${CARGO_TARGET_DIR:-target}
 mini="$target_dir/release/mini-http"
 
-# A free loopback port: nothing answers a connect there right now.
+# A free loopback port: one the kernel just handed out for port 0 (and
+# nobody has bound since; a port that merely refuses connections may still
+# be bound by a socket that does not listen).
 free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 20000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # wait_port PORT NAME LOG: wait until NAME (the last process started)
 # accepts connections on PORT; show LOG if it dies or never does.
 wait_port() {
-    local port=$1 name=$2 log=$3 pid=${pids[-1]}
+    local port=$1 name=$2 log=$3 pid=${pids[${#pids[@]} - 1]}
     for _ in $(seq 1 300); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             return 0
@@ -83,137 +108,119 @@ wait_port() {
     exit 1
 }
 
-declare -A url
-order=()
+declare -A base
+order=(mini-http nginx)
 
-# mini-http
 mini_port=$(free_port)
-mini_args=(serve --bind "127.0.0.1:$mini_port" --root "$work/www")
-if [ "$ACCESS_LOG" = 1 ]; then
-    "$mini" "${mini_args[@]}" >"$work/mini-access.log" 2>"$work/mini-error.log" &
-else
-    "$mini" "${mini_args[@]}" --no-access-log >/dev/null 2>"$work/mini-error.log" &
-fi
+"${server_cpu[@]}" "$mini" serve --bind "127.0.0.1:$mini_port" --root "$work/www" \
+    --threads 1 --no-access-log >/dev/null 2>"$work/mini-error.log" &
 pids+=($!)
 wait_port "$mini_port" mini-http "$work/mini-error.log"
-url[mini-http]="http://127.0.0.1:$mini_port/1k.txt"
-order+=(mini-http)
+base[mini-http]="http://127.0.0.1:$mini_port"
 
-# nginx
-nginx_bin=$(command -v nginx || true)
-if [ -z "$nginx_bin" ] && [ -x /usr/sbin/nginx ]; then nginx_bin=/usr/sbin/nginx; fi
-if [ -n "$nginx_bin" ]; then
-    nginx_port=$(free_port)
-    if [ "$ACCESS_LOG" = 1 ]; then
-        access="access_log $work/nginx/logs/access.log;"
-    else
-        access="access_log off;"
-    fi
-    cat >"$work/nginx/nginx.conf" <<EOF
-worker_processes auto;
+nginx_port=$(free_port)
+cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes 1;
 daemon off;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/logs/error.log;
 events { worker_connections 4096; }
 http {
-    $access
+    access_log off;
     sendfile on;
+    tcp_nopush on;
     tcp_nodelay on;
+    open_file_cache max=1000 inactive=60s;
+    open_file_cache_valid 60s;
+    open_file_cache_errors on;
     keepalive_requests 1000000;
-    keepalive_timeout 30s;
+    keepalive_timeout 60s;
     client_body_temp_path $work/nginx/body;
     proxy_temp_path $work/nginx/proxy;
     fastcgi_temp_path $work/nginx/fastcgi;
     uwsgi_temp_path $work/nginx/uwsgi;
     scgi_temp_path $work/nginx/scgi;
-    types { text/plain txt; }
+    types { application/octet-stream bin; }
     server {
         listen 127.0.0.1:$nginx_port;
         root $work/www;
     }
 }
 EOF
-    "$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/logs/error.log" &
-    pids+=($!)
-    wait_port "$nginx_port" nginx "$work/nginx/logs/error.log"
-    url[nginx]="http://127.0.0.1:$nginx_port/1k.txt"
-    order+=(nginx)
-else
-    say "nginx is not installed: mini-http is measured alone (apt-get install -y nginx-light)."
-fi
+"${server_cpu[@]}" "$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/logs/error.log" &
+pids+=($!)
+wait_port "$nginx_port" nginx "$work/nginx/logs/error.log"
+base[nginx]="http://127.0.0.1:$nginx_port"
 
-# python3 -m http.server
-if command -v python3 >/dev/null; then
+if [ "$PYTHON" = 1 ]; then
     py_port=$(free_port)
-    python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$py_port" >"$work/python.log" 2>&1 &
+    "${server_cpu[@]}" python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$py_port" >"$work/python.log" 2>&1 &
     pids+=($!)
     wait_port "$py_port" python "$work/python.log"
-    url[python]="http://127.0.0.1:$py_port/1k.txt"
-else
-    say "python3 is not installed: no baseline."
+    base[python]="http://127.0.0.1:$py_port"
 fi
 
-# Check every server returns the same 1 KiB before timing anything.
-for name in "${order[@]}" ${url[python]:+python}; do
-    got=$(curl -s "${url[$name]}" 2>/dev/null || "$mini" get "${url[$name]}")
-    if [ "$got" != "$(cat "$work/www/1k.txt")" ]; then
-        say "$name did not serve the test file correctly; stopping."
-        exit 1
-    fi
+# Every server returns the same bytes before anything is timed.
+for name in "${!base[@]}"; do
+    for file in 1k.bin 1m.bin; do
+        if ! curl -s "${base[$name]}/$file" | cmp -s - "$work/www/$file"; then
+            say "$name did not serve $file correctly; stopping."
+            exit 1
+        fi
+    done
 done
 
-# run NAME CONNECTIONS DURATION -> "requests/s errors"
+# run URL CONNECTIONS DURATION -> "requests/s MB/s errors"
 run() {
-    local name=$1 conns=$2 secs=$3 out rps errors non2xx
-    out=$(wrk -t1 -c"$conns" -d"${secs}s" "${url[$name]}" 2>&1)
+    local url=$1 conns=$2 secs=$3 out rps errors non2xx mbs
+    out=$("${client_cpu[@]}" wrk -t1 -c"$conns" -d"${secs}s" "$url" 2>&1)
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    mbs=$(awk '/^Transfer\/sec:/ {v=$2; if (v ~ /GB/) {sub("GB","",v); v*=1024} else if (v ~ /KB/) {sub("KB","",v); v/=1024} else {sub("MB","",v)}; print v}' <<<"$out")
     errors=$(awk '/Socket errors:/ {gsub(",", ""); print $4+$6+$8+$10}' <<<"$out")
     non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-    echo "${rps:-0} $((${errors:-0} + ${non2xx:-0}))"
+    echo "${rps:-0} ${mbs:-0} $((${errors:-0} + ${non2xx:-0}))"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 say ""
 say "machine: $(nproc) CPUs, $(uname -sr); load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
-say "file: 1 KiB, keep-alive, wrk -t1, ${DURATION}s per run, $ROUNDS rounds (servers take turns), access log: $([ "$ACCESS_LOG" = 1 ] && echo on || echo off)"
+say "per core: $pinning; keep-alive, wrk -t1, ${DURATION}s per run, $ROUNDS rounds (servers take turns)"
+say "nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///'): sendfile, tcp_nopush, open_file_cache, no access log; mini-http --threads 1 --no-access-log"
 say ""
-printf '%-10s %6s %12s %12s %8s\n' server conns "median rq/s" "each round" errors
+printf '%-10s %6s %6s %12s %9s %22s %7s\n' server file conns "median rq/s" "MB/s" "each round (rq/s)" errors
 
 declare -A med
-for conns in $CONNECTIONS; do
-    declare -A all=() errs=()
-    for round in $(seq 1 "$ROUNDS"); do
-        for name in "${order[@]}"; do
-            read -r rps err < <(run "$name" "$conns" "$DURATION")
-            all[$name]+="$rps "
-            errs[$name]=$((${errs[$name]:-0} + err))
+for file in 1k.bin 1m.bin; do
+    for conns in $CONNECTIONS; do
+        declare -A all=() mb=() errs=()
+        for _ in $(seq 1 "$ROUNDS"); do
+            for name in "${order[@]}"; do
+                read -r rps mbs err < <(run "${base[$name]}/$file" "$conns" "$DURATION")
+                all[$name]+="$rps "
+                mb[$name]+="$mbs "
+                errs[$name]=$((${errs[$name]:-0} + err))
+            done
         done
+        for name in "${order[@]}"; do
+            med[$name,$file,$conns]=$(tr ' ' '\n' <<<"${all[$name]}" | grep . | median)
+            printf '%-10s %6s %6s %12.0f %9.0f %22s %7s\n' "$name" "${file%.bin}" "$conns" \
+                "${med[$name,$file,$conns]}" "$(tr ' ' '\n' <<<"${mb[$name]}" | grep . | median)" \
+                "$(for r in ${all[$name]}; do printf '%.0f/' "$r"; done | sed 's#/$##')" "${errs[$name]}"
+        done
+        unset all mb errs
     done
-    for name in "${order[@]}"; do
-        med[$name,$conns]=$(tr ' ' '\n' <<<"${all[$name]}" | grep . | median)
-        printf '%-10s %6s %12.0f %12s %8s\n' "$name" "$conns" "${med[$name,$conns]}" \
-            "$(for r in ${all[$name]}; do printf '%.0f/' "$r"; done | sed 's#/$##')" "${errs[$name]}"
-    done
-    unset all errs
 done
 
-if [ -n "${url[python]:-}" ]; then
-    read -r py_rps py_err < <(run python 64 "$PY_DURATION")
-    med[python,64]=$py_rps
-    printf '%-10s %6s %12.0f %12s %8s\n' python 64 "$py_rps" "(1 run)" "$py_err"
+if [ "$PYTHON" = 1 ]; then
+    read -r py_rps _ py_err < <(run "${base[python]}/1k.bin" 64 5)
+    printf '%-10s %6s %6s %12.0f %9s %22s %7s\n' python 1k 64 "$py_rps" - "(1 run, 5 s)" "$py_err"
 fi
 
 say ""
-for conns in $CONNECTIONS; do
-    if [ -n "${med[nginx,$conns]:-}" ]; then
-        awk -v m="${med[mini-http,$conns]}" -v n="${med[nginx,$conns]}" -v c="$conns" \
-            'BEGIN {printf "ratio mini-http / nginx at -c%s: %.2f\n", c, m / n}'
-    fi
-done
-if [ -n "${med[python,64]:-}" ] && [ "${med[python,64]}" != 0 ]; then
-    for name in "${order[@]}"; do
-        awk -v m="${med[$name,64]:-0}" -v p="${med[python,64]}" -v s="$name" \
-            'BEGIN {printf "ratio %s / python3 -m http.server at -c64: %.0f\n", s, m / p}'
+for file in 1k.bin 1m.bin; do
+    for conns in $CONNECTIONS; do
+        awk -v m="${med[mini-http,$file,$conns]}" -v n="${med[nginx,$file,$conns]}" -v c="$conns" -v f="${file%.bin}" \
+            'BEGIN {printf "ratio mini-http / nginx, %s at -c%s: %.2f\n", f, c, (n > 0 ? m / n : 0)}'
     done
-fi
+done

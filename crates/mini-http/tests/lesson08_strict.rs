@@ -497,6 +497,34 @@ fn full_server_evicts_the_oldest_unfinished_head_for_a_newcomer() {
 }
 
 #[test]
+fn a_new_connection_may_wait_head_timeout_before_its_first_byte() {
+    // A person connects with nc and thinks before typing: the wait for the
+    // first byte is --head-timeout, not the (shorter) --idle-timeout that
+    // applies between requests on a keep-alive connection.
+    let server = serve(&["--idle-timeout", "0.2", "--head-timeout", "5"]);
+    let mut client = Client::new(server.addr);
+    std::thread::sleep(Duration::from_millis(700));
+    let raw = "GET /echo?late=1 HTTP/1.1\r\nHost: x\r\n\r\n";
+    client.send(raw.as_bytes());
+    let response = client.try_response(false).unwrap_or_else(|e| {
+        panic!("connected, waited 0.7 s (more than --idle-timeout 0.2, less than --head-timeout 5), then sent {raw:?}; expected 200; {e}")
+    });
+    expect_status(
+        &response,
+        200,
+        raw,
+        "before its first request a connection gets --head-timeout",
+    );
+    // Between requests, --idle-timeout applies: now it is closed.
+    std::thread::sleep(Duration::from_millis(50));
+    if let Err(e) = client.closes() {
+        panic!(
+            "after its first response the connection is idle: closed after --idle-timeout 0.2; {e}"
+        );
+    }
+}
+
+#[test]
 fn head_timeout_default_lets_a_person_type_and_the_408_names_the_flag() {
     let out = mini_http().run(["serve", "--help"], b"");
     let help = out.stdout_text();
