@@ -39,7 +39,8 @@ impl Conn {
                 "{name}: connect to {addr} failed: {err}{}",
                 if err.kind() == io::ErrorKind::TimedOut {
                     format!(
-                        " (no handshake within {CONN_TIMEOUT:?}: the server's listen backlog is full and it does not accept)"
+                        " (no handshake within {}: the server's listen backlog is full and it does not accept)",
+                        secs(CONN_TIMEOUT)
                     )
                 } else {
                     String::new()
@@ -156,7 +157,10 @@ impl Conn {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 got.truncate(filled);
-                return Err((got, format!("nothing more came within {:?}", self.timeout)));
+                return Err((
+                    got,
+                    format!("nothing more came within {}", secs(self.timeout)),
+                ));
             }
             let _ = self.stream.set_read_timeout(Some(left));
             match self.stream.read(&mut got[filled..]) {
@@ -173,7 +177,10 @@ impl Conn {
                     ) =>
                 {
                     got.truncate(filled);
-                    return Err((got, format!("nothing more came within {:?}", self.timeout)));
+                    return Err((
+                        got,
+                        format!("nothing more came within {}", secs(self.timeout)),
+                    ));
                 }
                 Err(err) => {
                     got.truncate(filled);
@@ -244,9 +251,9 @@ impl Conn {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 panic!(
-                    "{}: {what}: expected the server to close the connection within {:?}; it stayed open{}",
+                    "{}: {what}: expected the server to close the connection within {}; it stayed open{}",
                     self.name,
-                    self.timeout,
+                    secs(self.timeout),
                     if rest.is_empty() {
                         String::new()
                     } else {
@@ -273,6 +280,16 @@ impl Conn {
                 }
             }
         }
+    }
+}
+
+/// A duration for people: `10 s`, `2.5 s`.
+fn secs(duration: Duration) -> String {
+    let secs = duration.as_secs_f64();
+    if (secs - secs.round()).abs() < 0.05 {
+        format!("{} s", secs.round())
+    } else {
+        format!("{secs:.1} s")
     }
 }
 

@@ -437,6 +437,57 @@ pub fn terminate_with_test(command: &mut Command) {
     process::terminate_with_spawning_thread(command);
 }
 
+/// A predicate for assert_cmd: the text contains every one of `words`
+/// (`--help` output that must name each flag and default). On failure
+/// assert_cmd shows the words that are missing, and the whole output.
+pub fn mentions_all(words: &[&str]) -> MentionsAll {
+    MentionsAll(words.iter().map(|w| w.to_string()).collect())
+}
+
+/// See [`mentions_all`].
+#[derive(Debug)]
+pub struct MentionsAll(Vec<String>);
+
+impl std::fmt::Display for MentionsAll {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "mentions each of {}", self.0.join(", "))
+    }
+}
+
+impl predicates::reflection::PredicateReflection for MentionsAll {}
+
+impl predicates::Predicate<str> for MentionsAll {
+    fn eval(&self, text: &str) -> bool {
+        self.0.iter().all(|word| text.contains(word.as_str()))
+    }
+
+    fn find_case<'a>(
+        &'a self,
+        expected: bool,
+        text: &str,
+    ) -> Option<predicates::reflection::Case<'a>> {
+        use predicates::reflection::{Case, Product};
+        let result = self.eval(text);
+        if result != expected {
+            return None;
+        }
+        let missing: Vec<&str> = self
+            .0
+            .iter()
+            .map(String::as_str)
+            .filter(|word| !text.contains(word))
+            .collect();
+        Some(Case::new(Some(self), result).add_product(Product::new(
+            "missing",
+            if missing.is_empty() {
+                "nothing".to_string()
+            } else {
+                missing.join(", ")
+            },
+        )))
+    }
+}
+
 /// The workspace's top folder (where README.md and `lessons/` are).
 pub fn workspace_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
