@@ -172,7 +172,10 @@ def run_lesson(root, env, packages, lesson, tests, progress):
 
         def read_status():
             for line in proc.stderr:
-                log.write(line)
+                try:
+                    log.write(line)
+                except ValueError:  # the log was closed: grading was interrupted
+                    return
                 match = STATUS_LINE.match(line)
                 if match and match.group(1) not in ("SLOW", "TERMINATING", "START", "RETRY"):
                     status, seconds, binary_id, name = match.groups()
