@@ -385,6 +385,7 @@ impl FrameBuffer {
     /// The next complete message, or `None` if more bytes are needed.
     /// After an error the stream is out of step; stop reading it.
     pub fn next_message(&mut self) -> Result<Option<&[u8]>, FrameError> {
+        // region: next-message
         let pending = &self.bytes[self.start..self.end];
         match self.decoder.decode(pending)? {
             Decoded::Message { message, consumed } => {
@@ -405,6 +406,7 @@ impl FrameBuffer {
                 Ok(None)
             }
         }
+        // endregion: next-message
     }
 
     /// How many more bytes the decoder needs, at least, before the next

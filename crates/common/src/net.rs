@@ -37,6 +37,7 @@ pub fn parse_socket_addr(text: &str) -> Result<SocketAddr, String> {
 /// "Address already in use". (Windows gives SO_REUSEADDR another, unsafe
 /// meaning, so it is left off there, as Rust's standard library does.)
 pub fn tcp_listen(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    // region: socket-bind-listen
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .with_context(|| format!("socket {addr}"))?;
     #[cfg(not(windows))]
@@ -50,6 +51,7 @@ pub fn tcp_listen(addr: SocketAddr) -> anyhow::Result<TcpListener> {
         .listen(LISTEN_BACKLOG)
         .with_context(|| format!("listen {addr}"))?;
     Ok(socket.into())
+    // endregion: socket-bind-listen
 }
 
 /// Bind a UDP socket on `addr` (no listen, no accept: lesson 3).

@@ -61,6 +61,7 @@ where
     let serve = Arc::new(serve);
     let disconnected = Arc::new(AtomicU64::new(0));
     loop {
+        // region: accept
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
             Err(err) => {
@@ -76,6 +77,7 @@ where
         if options.log_connected {
             say!("connected {peer}");
         }
+        // endregion: accept
         let serve = Arc::clone(&serve);
         let disconnected = Arc::clone(&disconnected);
         let spawned = thread::Builder::new()

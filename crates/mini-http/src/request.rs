@@ -149,6 +149,7 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
         }
     }
 
+    // region: httparse-head
     let mut fields = [httparse::EMPTY_HEADER; HEADER_ARRAY];
     let mut request = httparse::Request::new(&mut fields);
     let len = match request.parse(buf) {
@@ -162,6 +163,7 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
         }
         Err(err) => return Err(Reject::new(400, format!("malformed request: {err}"))),
     };
+    // endregion: httparse-head
     if request.headers.len() > limits.max_headers {
         return Err(Reject::new(
             431,

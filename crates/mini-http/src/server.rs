@@ -780,6 +780,7 @@ impl Conn {
         keep_alive: bool,
         response: Response,
     ) -> u64 {
+        // region: response-writer — append to self.output `HTTP/1.1 STATUS REASON\r\n`, Server, Date, response.headers, Content-Length (when status_has_body), Connection, an empty line, then the body unless head_only (a Body::File goes to self.file); return the body bytes to send
         let out = &mut self.output;
         if self.out_pos == out.len() {
             out.clear();
@@ -815,6 +816,7 @@ impl Conn {
             Body::File(file, len) => self.file = Some((file, len)),
         }
         len
+        // endregion: response-writer
     }
 
     /// Send queued output (and refill it from a large file). `Ok(true)`:

@@ -395,6 +395,7 @@ const BUFFER: usize = 64;
 
 /// `getsockopt(fd, level, option)`: the raw bytes the kernel wrote.
 fn getsockopt_bytes(fd: RawFd, opt: &SockOpt) -> io::Result<Vec<u8>> {
+    // region: getsockopt — libc::getsockopt(fd, opt.level.number(), opt.option, buffer, &mut len) in unsafe; rc != 0 is io::Error::last_os_error(); return the first len bytes the kernel wrote
     let mut buf = [0u8; BUFFER];
     let mut len = BUFFER as libc::socklen_t;
     // SAFETY: the kernel writes at most `len` bytes into `buf` and stores the
@@ -413,6 +414,7 @@ fn getsockopt_bytes(fd: RawFd, opt: &SockOpt) -> io::Result<Vec<u8>> {
     }
     let len = (len as usize).min(BUFFER);
     Ok(buf[..len].to_vec())
+    // endregion: getsockopt
 }
 
 /// Read one option of the socket `fd` and decode it by the table's kind.
@@ -485,6 +487,7 @@ fn read_struct<T: Copy>(bytes: &[u8]) -> Option<T> {
 
 /// `setsockopt(fd, level, option, value)`.
 pub fn set(fd: RawFd, opt: &SockOpt, value: &Value) -> io::Result<()> {
+    // region: setsockopt — encode(value) gives the bytes; libc::setsockopt(fd, opt.level.number(), opt.option, pointer, length) in unsafe; rc != 0 is io::Error::last_os_error()
     let bytes = encode(value)?;
     // SAFETY: the kernel reads `bytes.len()` bytes from the buffer.
     let rc = unsafe {
@@ -500,6 +503,7 @@ pub fn set(fd: RawFd, opt: &SockOpt, value: &Value) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+    // endregion: setsockopt
 }
 
 fn encode(value: &Value) -> io::Result<Vec<u8>> {
