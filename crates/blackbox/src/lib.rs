@@ -437,6 +437,24 @@ pub fn terminate_with_test(command: &mut Command) {
     process::terminate_with_spawning_thread(command);
 }
 
+/// Assert `got` is exactly `expected`; on failure show both by the TEXT
+/// rule (README, Conventions, rule 6) with a marker at the first byte that
+/// differs. `what` says what the test did, `hint` what usually causes it.
+#[track_caller]
+pub fn assert_bytes(what: &str, expected: &[u8], got: &[u8], hint: &str) {
+    if expected != got {
+        panic!(
+            "{what}: the bytes differ:\n{}{}",
+            diff_bytes(expected, got),
+            if hint.is_empty() {
+                String::new()
+            } else {
+                format!("\nHint: {hint}")
+            }
+        );
+    }
+}
+
 /// A predicate for assert_cmd: the text contains every one of `words`
 /// (`--help` output that must name each flag and default). On failure
 /// assert_cmd shows the words that are missing, and the whole output.

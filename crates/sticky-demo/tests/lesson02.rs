@@ -768,30 +768,46 @@ fn bytes_sent_by_client(args: &[&str]) -> Vec<u8> {
 fn client_writes_length_frames_byte_by_byte_as_the_lesson_says() {
     let got = bytes_sent_by_client(&["--framing", "length", "hello", "", "你好"]);
     let expected = b"\x00\x00\x00\x05hello\x00\x00\x00\x00\x00\x00\x00\x06\xe4\xbd\xa0\xe5\xa5\xbd";
-    assert_eq!(
-        show_bytes(&got),
-        show_bytes(expected),
-        "`client --framing length hello '' 你好` must send a 4-byte big-endian length before each message"
+    blackbox::assert_bytes(
+        "`client --framing length hello '' 你好`: what the client sent",
+        expected,
+        &got,
+        "each message goes out as a 4-byte big-endian length, then the message's bytes",
     );
 }
 
 #[test]
 fn client_writes_lines_ending_in_newline() {
     let got = bytes_sent_by_client(&["--framing", "line", "hello", "", "你好"]);
-    assert_eq!(show_bytes(&got), show_bytes("hello\n\n你好\n".as_bytes()));
+    blackbox::assert_bytes(
+        "`client --framing line hello '' 你好`: what the client sent",
+        "hello\n\n你好\n".as_bytes(),
+        &got,
+        "each message goes out followed by \\n",
+    );
 }
 
 #[test]
 fn client_writes_raw_bytes_without_framing() {
     let got = bytes_sent_by_client(&["--framing", "none", "ab", "cd"]);
-    assert_eq!(show_bytes(&got), "abcd");
+    blackbox::assert_bytes(
+        "`client --framing none ab cd`: what the client sent",
+        b"abcd",
+        &got,
+        "without framing the messages go out as they are, nothing added",
+    );
 }
 
 #[test]
 fn delay_mode_pauses_between_sends() {
     let started = Instant::now();
     let got = bytes_sent_by_client(&["--framing", "delay", "--delay", "150", "a", "b", "c"]);
-    assert_eq!(show_bytes(&got), "abc");
+    blackbox::assert_bytes(
+        "`client --framing delay --delay 150 a b c`: what the client sent",
+        b"abc",
+        &got,
+        "",
+    );
     assert!(
         started.elapsed() >= Duration::from_millis(300),
         "--delay 150 between 3 sends must take at least 300 ms; took {:?}",

@@ -95,10 +95,11 @@ fn binary_datagram_comes_back_byte_for_byte() {
     let data = blackbox::random_bytes(1000, 3);
     socket.send_to(&data, server.addr).expect("sendto");
     let (reply, _) = recv_reply(&socket, "sent 1000 random bytes");
-    assert!(
-        reply == data,
-        "sent 1000 random bytes (every value 0-255); got {} bytes back, not the same ones.\nHint: a datagram is bytes, not text: do not decode it.",
-        reply.len()
+    blackbox::assert_bytes(
+        "sent 1000 random bytes (every value 0-255); the reply",
+        &data,
+        &reply,
+        "a datagram is bytes, not text: do not decode it",
     );
 }
 
@@ -171,7 +172,12 @@ fn count_exits_zero_after_that_many_datagrams() {
             &socket,
             &format!("--count 3: sent datagram {} ({message:?})", i + 1),
         );
-        assert_eq!(reply, message.as_bytes());
+        blackbox::assert_bytes(
+            &format!("--count 3: datagram {} ({message:?}) came back", i + 1),
+            message.as_bytes(),
+            &reply,
+            "",
+        );
     }
     let code = server.expect_exit();
     assert_eq!(
