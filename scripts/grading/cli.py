@@ -126,9 +126,9 @@ class Grading:
                 proc = tests.run_with_heartbeat(build, choice.folder, env,
                                                 f"building {choice.program}")
                 if proc.returncode != 0:
-                    sys.stderr.write((proc.stdout + proc.stderr)[-6000:])
                     raise GradingError(f"{choice.where}: `{' '.join(build)}` failed "
-                                       f"(exit {proc.returncode}); nothing was graded")
+                                       f"(exit {proc.returncode}); nothing was graded",
+                                       (proc.stdout + proc.stderr)[-6000:])
 
         targets = {n: tests.lesson_targets(ROOT, n) for n in numbers}
         packages = sorted({p for found in targets.values() for p, _ in found})
@@ -206,11 +206,11 @@ def main(argv=None):
         sys.exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
-    problem = None
+    problem = detail = None
     try:
         grading.run()
     except GradingError as err:
-        problem = f"error: {err}"
+        problem, detail = f"error: {err}", err.detail
     except KeyboardInterrupt:
         reaper.kill_leftovers()
         say("interrupted; every process the tests started is stopped")
@@ -220,6 +220,8 @@ def main(argv=None):
     seconds = time.monotonic() - grading.started
 
     if problem:
+        if detail:
+            sys.stderr.write(detail.rstrip("\n") + "\n")
         say(problem)
     else:
         failures = report.failures_text(grading.lessons)
@@ -230,9 +232,9 @@ def main(argv=None):
     ok = True
     if args.json:
         ok = write_json(args.json, report.gradescope(grading.lessons, seconds, grading.commands,
-                                                     grading.max_cents, problem))
+                                                     grading.max_cents, problem, detail))
     if args.classroom:
-        result = report.classroom(grading.lessons, grading.max_cents, problem)
+        result = report.classroom(grading.lessons, grading.max_cents, problem, detail)
         report.write_classroom(result, grading.lessons, sys.stdout)
     sys.stdout.flush()
     if problem or not ok:

@@ -29,7 +29,15 @@ INTERPRETERS = {"python", "python3", "node", "ruby", "perl", "bash", "sh", "php"
 
 
 class GradingError(Exception):
-    """Grading cannot run: one `error:` line, exit status 2."""
+    """Grading cannot run: one `error:` line, exit status 2.
+
+    `detail` (a compiler's output, say) is printed before that line, and
+    goes into the results files, which have no terminal above them.
+    """
+
+    def __init__(self, message, detail=""):
+        super().__init__(message)
+        self.detail = detail
 
 
 def env_var(program):

@@ -97,7 +97,7 @@ def test_markdown(test):
             f"Run it again by hand: `{test.reproduce()}`")
 
 
-def gradescope(lessons, seconds, commands, max_cents, problem=None):
+def gradescope(lessons, seconds, commands, max_cents, problem=None, detail=""):
     """Gradescope's results.json as a dict (see results.schema.json)."""
     tests = []
     for lesson in lessons:
@@ -115,6 +115,8 @@ def gradescope(lessons, seconds, commands, max_cents, problem=None):
             })
     if problem:
         output = f"**Grading could not run.**\n\n{fenced(problem)}"
+        if detail:
+            output += f"\n\nThe output before it:\n\n{fenced(detail.strip())}"
     else:
         used = "\n".join(f"- `{p}`: {c}" for p, c in commands.items())
         output = markdown_table(lessons) + (f"\n\nPrograms graded:\n\n{used}" if used else "")
@@ -138,7 +140,7 @@ def gradescope(lessons, seconds, commands, max_cents, problem=None):
     }
 
 
-def classroom(lessons, max_cents, problem=None):
+def classroom(lessons, max_cents, problem=None, detail=""):
     """GitHub Classroom's runner result as a dict."""
     tests = []
     for lesson in lessons:
@@ -156,7 +158,8 @@ def classroom(lessons, max_cents, problem=None):
             })
     if problem:
         status = "error"
-        tests.append({"name": "grading", "status": "error", "score": 0, "message": problem,
+        message = f"{problem}\n\n{detail.strip()}" if detail else problem
+        tests.append({"name": "grading", "status": "error", "score": 0, "message": message,
                       "test_code": "scripts/grade", "filename": "", "line_no": 0, "duration": 0})
     elif all(t["status"] == "pass" for t in tests):
         status = "pass"

@@ -114,9 +114,8 @@ def build_and_list(root, env, packages):
            "-E", "kind(test)"]
     proc = run_with_heartbeat(cmd, root, env, "building the tests")
     if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-8000:])
         raise GradingError("the tests did not compile (cargo nextest list failed, above); "
-                           "nothing was graded")
+                           "nothing was graded", proc.stderr[-8000:])
     try:
         listing = json.loads(proc.stdout)
         suites = listing["rust-suites"]
@@ -204,9 +203,10 @@ def run_lesson(root, env, packages, lesson, tests, progress):
     results = read_junit(junit) if os.path.exists(junit) else {}
     if not results and not seen and proc.returncode not in (0, 100):
         with open(log_path, encoding="utf-8", errors="replace") as f:
-            sys.stderr.write(f.read()[-6000:])
+            detail = f.read()[-6000:]
         raise GradingError(f"lesson {lesson}: cargo nextest run failed (exit {proc.returncode}) "
-                           f"before running any test; its output is above and in {log_path}")
+                           f"before running any test; its output is above and in {log_path}",
+                           detail)
     for test in tests:
         key = (test.binary_id, test.name)
         if key in results:
