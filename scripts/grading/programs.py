@@ -19,7 +19,6 @@ for somebody else's work.
 import os
 import shlex
 import shutil
-import tomllib
 
 PROGRAMS = ["tcp-echo", "sticky-demo", "udp-echo", "broadcast-send",
             "broadcast-recv", "sockopt-inspect", "mini-http"]
@@ -67,6 +66,14 @@ def load_config(path, explicit):
         if explicit:
             raise GradingError(f"{path}: cannot read: no such file")
         return {}
+    try:
+        import tomllib  # Python 3.11 and later
+    except ImportError:
+        try:
+            import tomli as tomllib  # the same parser, from PyPI, for older Pythons
+        except ImportError:
+            raise GradingError(f"{path}: reading it needs Python 3.11 or later (tomllib), "
+                               "or the tomli package: python3 -m pip install tomli") from None
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
