@@ -465,11 +465,20 @@ impl Files {
             Ok(meta) if meta.is_dir() => {
                 return Err(Response::error(403, &format!("{url} is a directory")))
             }
-            Ok(_) => fs::metadata(&target).ok(),
+            // A symlink: its file's validators (what a GET showed) if it
+            // leads to a file inside the root; else the link's own, so that
+            // nothing about a file outside the root is ever told.
+            Ok(link) if link.file_type().is_symlink() => Some(
+                self.contained(&target, url)
+                    .ok()
+                    .and_then(|real| fs::metadata(real).ok())
+                    .unwrap_or(link),
+            ),
+            Ok(meta) => Some(meta),
             Err(err) if err.kind() == ErrorKind::NotFound => None,
             Err(err) => return Err(fs_error(&err, url)),
         };
-        let existed = fs::symlink_metadata(&target).is_ok();
+        let existed = existing.is_some();
         let current = existing.as_ref().map(Validators::of);
         if let Some(status) = evaluate(current.as_ref(), conditions, false) {
             let now = match &current {
