@@ -266,13 +266,34 @@ def reference_of(path, lang):
 # The lessons' Python versions import lessons/conventions.py from the folder
 # above their own. Under my/, the folder above is my/: this file is found
 # there and loads the real one, so a starter is the reference file unchanged.
-CONVENTIONS_SHIM = '''"""Lets the programs under my/ import lessons/conventions.py, as the lessons' own do."""
+# It also makes a region not written yet (NotImplementedError) in a server's
+# thread stop the whole program, as it would in the main thread: the tests
+# then fail at once, with the region's hint on stderr, instead of waiting for
+# an answer that cannot come.
+CONVENTIONS_SHIM = '''"""Lets the programs under my/ import lessons/conventions.py, as the lessons' own do.
 
-import os
+Made by scripts/exercise. A region you have not written yet raises
+NotImplementedError; in a thread, that stops the whole program (exit 1), so
+the tests fail at once and show the region's hint.
+"""
 
-_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lessons", "conventions.py")
+import os as _os
+import sys as _sys
+import threading as _threading
+
+_path = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "lessons", "conventions.py")
 with open(_path, encoding="utf-8") as _file:
     exec(compile(_file.read(), _path, "exec"))
+
+
+def _stop_at_an_unwritten_region(args):
+    _threading.__excepthook__(args)
+    if issubclass(args.exc_type, NotImplementedError):
+        _sys.stderr.flush()
+        _os._exit(1)
+
+
+_threading.excepthook = _stop_at_an_unwritten_region
 '''
 
 
