@@ -4,7 +4,7 @@
 # run_autograder compiles nothing of the course for each submission.
 #
 # What it installs only where missing (an image that has them is used as is):
-#   python3, 3.11 or newer (the grader reads grading.toml with tomllib)
+#   python3 (3.8 or newer) and, before 3.11, tomli (grading.toml is TOML)
 #   a C linker (Rust links with cc), curl and unzip
 #   Rust, through rustup, the stable toolchain  (~/.cargo)
 #   cargo-nextest
@@ -38,17 +38,16 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" > /dev/null
 }
 
-# --- Python 3.11 or newer: the grader reads grading.toml with tomllib.
-python_ok() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2> /dev/null; }
+# --- Python 3.8 or newer, and a TOML reader for grading.toml: tomllib from
+# 3.11 on, the tomli package before (Ubuntu 22.04, Gradescope's default
+# image, has 3.10).
 command -v python3 > /dev/null || apt_install python3
-if ! python_ok python3; then
-    # Ubuntu 22.04, Gradescope's default image, has 3.10 as python3 and
-    # 3.11 as a package beside it: put it first on PATH as python3.
-    command -v python3.11 > /dev/null || apt_install python3.11
-    mkdir -p "$source_dir/.gradescope-bin"
-    ln -sf "$(command -v python3.11)" "$source_dir/.gradescope-bin/python3"
-    export PATH="$source_dir/.gradescope-bin:$PATH"
-    python_ok python3 || { echo "error: no Python 3.11 or newer could be installed" >&2; exit 1; }
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 8))'; then
+    echo "error: $(python3 --version) is too old: the grader needs Python 3.8 or newer" >&2
+    exit 1
+fi
+if ! python3 -c 'import tomllib' 2> /dev/null && ! python3 -c 'import tomli' 2> /dev/null; then
+    apt_install python3-tomli || python3 -m pip install --quiet tomli
 fi
 
 # --- Rust: the programs, the tests, and a student's Rust code.
