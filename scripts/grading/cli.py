@@ -114,7 +114,8 @@ class Grading:
 
         if not tests.nextest_available(ROOT, env):
             raise GradingError("cargo-nextest is not installed (scripts/grade runs the tests "
-                               "with it); install it with `cargo install cargo-nextest --locked`")
+                               "with it); install it with `cargo install cargo-nextest --locked` "
+                               "or scripts/lab-setup.sh")
         for program in graded or [c.program for c in choices.values() if c.command]:
             choice = choices[program]
             say(f"grading {program} as: {choice.describe()}")
