@@ -202,6 +202,27 @@ class ResultsTest(unittest.TestCase):
         with open(os.path.join(os.path.dirname(__file__), "results.schema.json"), encoding="utf-8") as f:
             jsonschema.validate(data, json.load(f))
 
+    def test_the_schema_rejects_what_gradescope_would_not_read(self):
+        try:
+            import jsonschema
+        except ImportError:
+            self.skipTest("jsonschema is not installed")
+        with open(os.path.join(os.path.dirname(__file__), "results.schema.json"), encoding="utf-8") as f:
+            validator = jsonschema.Draft202012Validator(json.load(f))
+        good = report.gradescope([self.lesson()], 17.2, {}, 1000)
+        self.assertTrue(validator.is_valid(good))
+        for spoil in (lambda d: d["tests"][0].update(status="ok"),
+                      lambda d: d["tests"][0].pop("number"),
+                      lambda d: d["tests"][0].update(number="1"),
+                      lambda d: d.update(visibility="students"),
+                      lambda d: d.pop("score"),
+                      lambda d: d.update(leaderboard=[{"name": "req/s", "value": 1, "order": "up"}])):
+            bad = json.loads(json.dumps(good))
+            spoil(bad)
+            self.assertFalse(validator.is_valid(bad), bad)
+        good["leaderboard"] = [{"name": "requests per second", "value": 1.25, "order": "desc"}]
+        self.assertTrue(validator.is_valid(good))
+
     def test_classroom_result_has_the_reporters_fields(self):
         lesson = self.lesson()
         result = report.classroom([lesson], 1000)
