@@ -28,7 +28,6 @@ This module is the generator; scripts/exercise is what a student runs.
 
 import os
 import re
-import tomllib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -312,5 +311,15 @@ def grading_toml():
     path = os.path.join(ROOT, "grading.toml")
     if not os.path.exists(path):
         return {}
+    try:
+        import tomllib
+    except ImportError:  # Python before 3.11
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise RuntimeError("reading grading.toml needs Python 3.11 or newer (or `pip install tomli`)")
     with open(path, "rb") as f:
-        return tomllib.load(f).get("impl", {})
+        try:
+            return tomllib.load(f).get("impl", {})
+        except tomllib.TOMLDecodeError as err:
+            raise RuntimeError(f"grading.toml: {err} (fix the file: scripts/exercise only adds lines to it)")
