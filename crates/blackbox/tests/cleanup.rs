@@ -188,3 +188,20 @@ fn killing_the_test_process_kills_its_programs() {
         "killed the test process with SIGKILL; its program and the program's child should die with it, yet {left:?} still run 5 s later"
     );
 }
+
+#[test]
+fn an_assert_run_that_forks_and_hangs_fails_at_its_deadline() {
+    // assert_cmd's own timeout kills the program only, then waits for its
+    // pipes, which the forked `sleep` would hold for 300 s; blackbox kills
+    // the whole group at RUN_TIMEOUT.
+    let started = Instant::now();
+    let failed = std::panic::catch_unwind(|| {
+        shell().assert(["-c", "sleep 300 & sleep 300"]).success();
+    });
+    assert!(failed.is_err(), "a run killed at its deadline must fail");
+    assert!(
+        started.elapsed() < blackbox::RUN_TIMEOUT + Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -281,8 +281,7 @@ fn ipv6_has_no_broadcast_so_an_ipv6_destination_is_a_usage_error() {
 #[test]
 fn help_shows_the_loopback_default_destination() {
     blackbox::program!("broadcast-send")
-        .assert_cmd(["--help"])
-        .assert()
+        .assert(["--help"])
         .success()
         .stdout(blackbox::mentions_all(&[
             "127.255.255.255:9004",

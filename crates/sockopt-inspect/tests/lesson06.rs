@@ -333,8 +333,7 @@ fn options_for(socket: &Json) -> Vec<&'static Required> {
 #[test]
 fn help_lists_the_subcommands_and_json() {
     sockopt_inspect()
-        .assert_cmd(["--help"])
-        .assert()
+        .assert(["--help"])
         .success()
         .stdout(blackbox::mentions_all(&[
             "--json",

@@ -179,8 +179,7 @@ fn assert_closed_by_server(stream: &mut TcpStream, what: &str) {
 #[test]
 fn help_lists_every_flag_with_its_default() {
     sticky()
-        .assert_cmd(["server", "--help"])
-        .assert()
+        .assert(["server", "--help"])
         .success()
         .stdout(blackbox::mentions_all(&[
             "--bind",
@@ -193,8 +192,7 @@ fn help_lists_every_flag_with_its_default() {
             "127.0.0.1:9002",
         ]));
     sticky()
-        .assert_cmd(["client", "--help"])
-        .assert()
+        .assert(["client", "--help"])
         .success()
         .stdout(blackbox::mentions_all(&[
             "--framing",

@@ -42,8 +42,7 @@ fn recv_reply(socket: &UdpSocket, what: &str) -> (Vec<u8>, SocketAddr) {
 #[test]
 fn help_lists_every_flag_with_its_default() {
     udp_echo()
-        .assert_cmd(["server", "--help"])
-        .assert()
+        .assert(["server", "--help"])
         .success()
         .stdout(blackbox::mentions_all(&[
             "--bind",

@@ -38,8 +38,7 @@ fn reply_lines(stdout: &str) -> Vec<&str> {
 #[test]
 fn help_lists_every_flag_with_its_default() {
     udp_echo()
-        .assert_cmd(["client", "--help"])
-        .assert()
+        .assert(["client", "--help"])
         .success()
         .stdout(blackbox::mentions_all(&[
             "--timeout",
