@@ -47,11 +47,37 @@ fn connect(addr: SocketAddr) -> TcpStream {
     stream
         .set_write_timeout(Some(Duration::from_secs(10)))
         .expect("set_write_timeout");
+    if let Ok(me) = stream.local_addr() {
+        blackbox::step(format!("connected to {addr} from {me}"));
+    }
     stream
 }
 
 /// Send each piece with its own write call.
 fn send_each(stream: &mut TcpStream, pieces: &[&[u8]]) {
+    let all: Vec<u8> = pieces.concat();
+    let shown: Vec<String> = pieces
+        .iter()
+        .take(8)
+        .map(|p| format!("\"{}\"", blackbox::text(&p[..p.len().min(80)])))
+        .collect();
+    blackbox::step(format!(
+        "sent {} bytes in {} write call(s): {}{}",
+        all.len(),
+        pieces.len(),
+        shown.join(", "),
+        if pieces.len() > 8 { ", …" } else { "" }
+    ));
+    if all.len() <= 200 {
+        if let Ok(peer) = stream.peer_addr() {
+            blackbox::repro(format!(
+                "(printf {}; sleep 2) | nc {} {}",
+                blackbox::printf_arg(&all),
+                peer.ip(),
+                peer.port()
+            ));
+        }
+    }
     for piece in pieces {
         stream
             .write_all(piece)

@@ -33,6 +33,11 @@ fn recv_reply(socket: &UdpSocket, what: &str) -> (Vec<u8>, SocketAddr) {
     match socket.recv_from(&mut buf) {
         Ok((n, from)) => {
             buf.truncate(n);
+            blackbox::step(format!(
+                "received a {n}-byte datagram from {from}: \"{}\"{}",
+                blackbox::text(&buf[..n.min(120)]),
+                if n > 120 { "…" } else { "" }
+            ));
             (buf, from)
         }
         Err(err) => panic!("{what}: expected a reply datagram within 10 s, got none ({err})"),
@@ -69,7 +74,7 @@ fn recvfrom_then_sendto_echoes_back_to_the_sender() {
     let mut server = udp_echo().start_server(["server", "--bind", "127.0.0.1:0"]);
     let socket = client_for(server.addr);
     let me = socket.local_addr().expect("local_addr");
-    socket.send_to(b"hello", server.addr).expect("sendto");
+    send_datagram(&socket, b"hello", server.addr);
     let (reply, from) = recv_reply(&socket, "sent \"hello\" to the server");
     assert_eq!(
         (reply.as_slice(), from),
@@ -92,7 +97,7 @@ fn binary_datagram_comes_back_byte_for_byte() {
     let server = udp_echo().start_server(["server", "--bind", "127.0.0.1:0"]);
     let socket = client_for(server.addr);
     let data = blackbox::random_bytes(1000, 3);
-    socket.send_to(&data, server.addr).expect("sendto");
+    send_datagram(&socket, &data, server.addr);
     let (reply, _) = recv_reply(&socket, "sent 1000 random bytes");
     blackbox::assert_bytes(
         "sent 1000 random bytes (every value 0-255); the reply",
@@ -107,7 +112,7 @@ fn empty_datagram_is_a_datagram_too() {
     let mut server = udp_echo().start_server(["server", "--bind", "127.0.0.1:0"]);
     let socket = client_for(server.addr);
     let me = socket.local_addr().expect("local_addr");
-    socket.send_to(b"", server.addr).expect("sendto");
+    send_datagram(&socket, b"", server.addr);
     let (reply, _) = recv_reply(&socket, "sent an empty (0-byte) datagram");
     assert!(reply.is_empty(), "sent 0 bytes, got {} back", reply.len());
     let line = server.wait_for_line("a `recv` line", |l| l.starts_with("recv "));
@@ -133,7 +138,7 @@ fn truncated_datagram_is_reported_with_its_real_size() {
     let socket = client_for(server.addr);
     let me = socket.local_addr().expect("local_addr");
     let big = blackbox::random_bytes(2000, 4);
-    socket.send_to(&big, server.addr).expect("sendto");
+    send_datagram(&socket, &big, server.addr);
     let (reply, _) = recv_reply(&socket, "sent a 2000-byte datagram");
     assert!(
         reply.len() == 1024 && reply[..] == big[..1024],
@@ -148,7 +153,7 @@ fn truncated_datagram_is_reported_with_its_real_size() {
     );
     // The 976 bytes that did not fit are gone: the next recvfrom brings the
     // next datagram, not the rest of this one (TCP would keep them).
-    socket.send_to(b"next", server.addr).expect("sendto");
+    send_datagram(&socket, b"next", server.addr);
     let (reply, _) = recv_reply(&socket, "then sent \"next\"");
     assert_eq!(
         reply,
@@ -164,9 +169,7 @@ fn count_exits_zero_after_that_many_datagrams() {
     let mut server = udp_echo().start_server(["server", "--bind", "127.0.0.1:0", "--count", "3"]);
     let socket = client_for(server.addr);
     for (i, message) in ["one", "two", "three"].iter().enumerate() {
-        socket
-            .send_to(message.as_bytes(), server.addr)
-            .expect("sendto");
+        send_datagram(&socket, message.as_bytes(), server.addr);
         let (reply, _) = recv_reply(
             &socket,
             &format!("--count 3: sent datagram {} ({message:?})", i + 1),
@@ -198,9 +201,7 @@ fn many_clients_interleave_on_one_socket() {
     for round in 0..ROUNDS {
         for (i, socket) in sockets.iter().enumerate() {
             let message = format!("client {i} round {round}");
-            socket
-                .send_to(message.as_bytes(), server.addr)
-                .expect("sendto");
+            send_datagram(socket, message.as_bytes(), server.addr);
         }
     }
     for (i, socket) in sockets.iter().enumerate() {
@@ -246,9 +247,7 @@ fn serves_over_ipv6_loopback() {
     );
     let socket = client_for(server.addr);
     let me = socket.local_addr().expect("local_addr");
-    socket
-        .send_to("六".as_bytes(), server.addr)
-        .expect("sendto");
+    send_datagram(&socket, "六".as_bytes(), server.addr);
     let (reply, from) = recv_reply(&socket, "sent \"六\" over IPv6");
     assert_eq!((reply.as_slice(), from), ("六".as_bytes(), server.addr));
     let line = server.wait_for_line("a `recv` line", |l| l.starts_with("recv "));
@@ -263,12 +262,10 @@ fn server_goes_on_when_a_client_has_gone() {
         // nobody holds, and the kernel answers it with ICMP "port
         // unreachable" — which some systems report to the server.
         let gone = client_for(server.addr);
-        gone.send_to(b"bye", server.addr).expect("sendto");
+        send_datagram(&gone, b"bye", server.addr);
     }
     let socket = client_for(server.addr);
-    socket
-        .send_to(b"still there?", server.addr)
-        .expect("sendto");
+    send_datagram(&socket, b"still there?", server.addr);
     let (reply, _) = recv_reply(
         &socket,
         "a client sent a datagram and closed its socket; then another sent \"still there?\"",

@@ -32,9 +32,7 @@ fn five_sends_arrive_as_five_datagrams() {
     #[cfg(unix)]
     signal(server.pid(), "-STOP");
     for message in ["a", "b", "c", "d", "e"] {
-        socket
-            .send_to(message.as_bytes(), server.addr)
-            .expect("sendto");
+        send_datagram(&socket, message.as_bytes(), server.addr);
     }
     #[cfg(unix)]
     signal(server.pid(), "-CONT");
@@ -128,9 +126,7 @@ fn one_socket_serves_every_client() {
     let clients: Vec<UdpSocket> = (0..CLIENTS).map(|_| test_socket("127.0.0.1:0")).collect();
     let mut buf = [0u8; 64];
     for (i, client) in clients.iter().enumerate() {
-        client
-            .send_to(format!("client {i}").as_bytes(), server.addr)
-            .expect("sendto");
+        send_datagram(&client, format!("client {i}").as_bytes(), server.addr);
         if let Err(err) = client.recv_from(&mut buf) {
             panic!("client {i} of {CLIENTS} got no reply: {err}");
         }

@@ -29,3 +29,30 @@ pub fn local(socket: &UdpSocket) -> SocketAddr {
 pub fn have_ipv6_loopback() -> bool {
     UdpSocket::bind("[::1]:0").is_ok()
 }
+
+/// Send one datagram from the test's `socket` to a program under test,
+/// logged as a step (with an `nc -u` line to repeat it by hand).
+#[track_caller]
+pub fn send_datagram(socket: &UdpSocket, bytes: &[u8], to: SocketAddr) {
+    let from = socket
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    blackbox::step(format!(
+        "sent a {}-byte datagram from {from} to {to}: \"{}\"{}",
+        bytes.len(),
+        blackbox::text(&bytes[..bytes.len().min(120)]),
+        if bytes.len() > 120 { "…" } else { "" }
+    ));
+    if bytes.len() <= 200 {
+        blackbox::repro(format!(
+            "printf {} | nc -u -w1 {} {}",
+            blackbox::printf_arg(bytes),
+            to.ip(),
+            to.port()
+        ));
+    }
+    if let Err(err) = socket.send_to(bytes, to) {
+        panic!("sendto {to} from {from}: {err}");
+    }
+}
