@@ -126,7 +126,7 @@ fn one_socket_serves_every_client() {
     let clients: Vec<UdpSocket> = (0..CLIENTS).map(|_| test_socket("127.0.0.1:0")).collect();
     let mut buf = [0u8; 64];
     for (i, client) in clients.iter().enumerate() {
-        send_datagram(&client, format!("client {i}").as_bytes(), server.addr);
+        send_datagram(client, format!("client {i}").as_bytes(), server.addr);
         if let Err(err) = client.recv_from(&mut buf) {
             panic!("client {i} of {CLIENTS} got no reply: {err}");
         }
