@@ -792,11 +792,16 @@ class Files:
             return fs_error(err, url)
         if st and stat.S_ISDIR(st.st_mode):
             return Response.error(403, f"{url} is a directory")
+        if st and stat.S_ISLNK(st.st_mode):
+            # A symlink: its file's validators (what a GET showed) if it leads to a file
+            # inside the root; else the link's own — nothing about a file outside is told.
+            real = self.contained(target, url)
+            try:
+                st = os.stat(real) if isinstance(real, str) else st
+            except OSError:
+                pass
         existed = st is not None
-        try:
-            current = Validators(os.stat(target)) if existed else None
-        except OSError:
-            current = None
+        current = Validators(st) if existed else None
         status = evaluate(current, conditions, False)
         if status:
             now = f"the file is now {current.etag} modified {current.last_modified}" if current \
@@ -883,8 +888,8 @@ class Connection:
         self.reader = Reader(sock)
         self.state, self.since, self.evicted = "idle", time.monotonic(), False
 
-    def set_state(self, state):
-        self.state, self.since = state, time.monotonic()
+    def set_state(self, state, since=None):
+        self.state, self.since = state, since or time.monotonic()
 
     def evict(self):
         """Called by another connection's thread: wake this one's recv with EOF (shutdown of
@@ -925,7 +930,7 @@ class Connection:
                 if not self.answer(head):
                     return
                 served += 1
-                self.set_state("idle")
+                self.set_state("idle", self.answered_at)  # idle since its response went out
         except Closed:
             pass
         finally:
@@ -1004,6 +1009,7 @@ class Connection:
         ok = self.send(out)
         if ok and sent and response.path:
             ok = self.send_file(*response.path)
+        self.answered_at = time.monotonic()
         if self.server.config.access_log:
             log(f'{self.peer} "{log_line or head.request_line()}" {status} {sent}')
         if not keep_alive or not ok:
