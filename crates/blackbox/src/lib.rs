@@ -436,6 +436,18 @@ fn with_args(command: String, args: &[OsString]) -> String {
 
 /// Up to 200 bytes by the TEXT rule, in quotes, for a step.
 fn short_text(bytes: &[u8]) -> String {
+    let controls = bytes
+        .iter()
+        .take(200)
+        .filter(|b| **b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t'))
+        .count();
+    if controls * 20 > bytes.len().min(200) {
+        return format!(
+            "{} bytes of binary data, starting \"{}\"…",
+            bytes.len(),
+            text(&bytes[..bytes.len().min(16)])
+        );
+    }
     if bytes.len() <= 200 {
         format!("\"{}\"", text(bytes))
     } else {
