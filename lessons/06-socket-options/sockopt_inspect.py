@@ -372,29 +372,42 @@ def set_options(choice, assignments, as_json):
 
 # ------------------------------------------------------------------ reuseaddr-demo
 
-def tcp_states():
-    """/proc/net/tcp: (local, remote, state, seconds left in TIME_WAIT) for every IPv4 TCP socket."""
+def tcp_states(port):
+    """/proc/net/tcp and tcp6: (local, remote, state, seconds left in TIME_WAIT) for each TCP
+    socket with `port` at either end (a busy machine has thousands of others)."""
     states = {"01": "ESTABLISHED", "04": "FIN_WAIT1", "05": "FIN_WAIT2", "06": "TIME_WAIT",
               "07": "CLOSE", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING"}
 
     def addr(hex_addr):
+        # The address is 32-bit words in the kernel's (host) byte order, the port big-endian hex.
         ip, port = hex_addr.split(":")
-        return f"{socket.inet_ntoa(struct.pack('<I', int(ip, 16)))}:{int(port, 16)}"
+        words = [int(ip[i:i + 8], 16) for i in range(0, len(ip), 8)]
+        raw = struct.pack(f"={len(words)}I", *words)
+        family = socket.AF_INET if len(raw) == 4 else socket.AF_INET6
+        return show_addr((socket.inet_ntop(family, raw), int(port, 16)))
 
-    with open("/proc/net/tcp") as table:
-        rows = [line.split() for line in table.readlines()[1:]]
-    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    return [(addr(r[1]), addr(r[2]), states.get(r[3], r[3]),
-             int(r[5].split(":")[1], 16) / ticks if r[3] == "06" else None) for r in rows]
+    ticks = os.sysconf("SC_CLK_TCK")
+    ours = f":{port:04X}"
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = [line.split() for line in f.readlines()[1:] if ours in line]
+        except FileNotFoundError:  # no IPv6 on this machine
+            continue
+        found += [(addr(r[1]), addr(r[2]), states.get(r[3], r[3]),
+                   int(r[5].split(":")[1], 16) / ticks if r[3] == "06" else None) for r in rows
+                  if r[1].endswith(ours) or r[2].endswith(ours)]
+    return found
 
 
-def show_kernel_states(server, client, closer):
+def show_kernel_states(server, client, closer, port):
     """Wait (5 s at most) until the closing side is in TIME_WAIT and the other side gone."""
     closer_addr, other = (server, client) if closer == "server" else (client, server)
     deadline = time.monotonic() + 5
     while True:
         try:
-            ours = [e for e in tcp_states() if {e[0], e[1]} == {server, client}]
+            ours = [e for e in tcp_states(port) if {e[0], e[1]} == {server, client}]
         except OSError as err:
             log(f"kernel: cannot read /proc/net/tcp: {reason(err)}")
             return
@@ -402,7 +415,7 @@ def show_kernel_states(server, client, closer):
             not any(e[0] == other for e in ours)
         if settled or time.monotonic() >= deadline:
             break
-        time.sleep(0.002)
+        time.sleep(0.005)
     for local, remote, state, left in ours:
         log(f"kernel: {local} -> {remote} {state}" + (f", {left:.0f} s left" if left else "")
             + " (/proc/net/tcp)")
@@ -475,7 +488,7 @@ def reuseaddr_demo(bind, closer, first_reuses):
         recv_to_eof(conn, "server")
         conn.close()
         log("server: recv returned 0 bytes (the client closed), closed too")
-    show_kernel_states(where, client_addr, closer)
+    show_kernel_states(where, client_addr, closer, addr[1])
     try_bind("without SO_REUSEADDR", addr, family, reuse=False)
     try_bind("with SO_REUSEADDR", addr, family, reuse=True)
 
@@ -583,16 +596,19 @@ def main():
     if not sys.platform.startswith("linux"):
         fail("sockopt-inspect speaks Linux (option numbers, descriptors, /proc); "
              f"this is {sys.platform}")
-    if args.command == "set":
-        set_options(args.socket, args.assignments, args.json)
-    elif args.command == "reuseaddr-demo":
-        reuseaddr_demo(args.bind, args.closer, not args.first_without_reuseaddr)
-    elif args.command == "fds":
-        fds()
-    elif args.command == "list":
-        list_options(args.json)
-    else:
-        inspect(args.json)
+    try:
+        if args.command == "set":
+            set_options(args.socket, args.assignments, args.json)
+        elif args.command == "reuseaddr-demo":
+            reuseaddr_demo(args.bind, args.closer, not args.first_without_reuseaddr)
+        elif args.command == "fds":
+            fds()
+        elif args.command == "list":
+            list_options(args.json)
+        else:
+            inspect(args.json)
+    except OSError as err:  # a socket the kernel refused to make: one line, no traceback
+        fail(f"{args.command or 'inspect'}: {getattr(err, 'filename', None) or 'socket'}", err)
 
 
 if __name__ == "__main__":

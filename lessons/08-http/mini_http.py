@@ -30,6 +30,7 @@ import base64
 import errno
 import os
 import re
+import signal
 import socket
 import stat
 import sys
@@ -91,7 +92,7 @@ class Response:
 
     def __init__(self, status, headers=None, body=b"", content_type=None, path=None):
         self.status, self.headers, self.body = status, list(headers or []), body
-        self.path = path  # a file to send (offset, length) with sendfile instead of body
+        self.path = path  # (open file, offset, length): sent with sendfile instead of body
         if content_type:
             self.headers.append(("Content-Type", content_type))
 
@@ -726,12 +727,20 @@ class Files:
 
     def serve_file(self, real, url, conditions):
         try:
-            st = os.stat(real)
+            if not stat.S_ISREG(os.stat(real).st_mode):  # a FIFO or a device: never opened
+                return Response.error(403, f"{url} is not a regular file")
+            file = open(real, "rb")
         except OSError as err:
             return fs_error(err, url)
-        if not os.path.isfile(real):
-            return Response.error(403, f"{url} is not a regular file")
-        v = Validators(st)
+        v = Validators(os.fstat(file.fileno()))
+        response = self.file_response(file, real, v, conditions)
+        if response.path is None:  # no file to send (304, 412, 416): close it now
+            file.close()
+        return response
+
+    def file_response(self, file, real, v, conditions):
+        """200 with the file, 206 with a part, 304, 412 or 416 — by the request's conditions."""
+        size = os.fstat(file.fileno()).st_size
         status = evaluate(v, conditions, True)
         if status:
             response = Response(304) if status == 304 else \
@@ -740,17 +749,17 @@ class Files:
         ext = real.rsplit(".", 1)[-1].lower() if "." in os.path.basename(real) else ""
         headers = [("Content-Type", CONTENT_TYPES.get(ext, "application/octet-stream")),
                    ("Last-Modified", v.last_modified), ("ETag", v.etag), ("Accept-Ranges", "bytes")]
-        part = byte_range(conditions, v, st.st_size)
+        part = byte_range(conditions, v, size)
         if part == "unsatisfiable":
             response = Response.error(416, f"the range {conditions.range!r} starts past the end "
-                                           f"of the file ({st.st_size} bytes)")
-            return _with(_with(response, "Content-Range", f"bytes */{st.st_size}"),
+                                           f"of the file ({size} bytes)")
+            return _with(_with(response, "Content-Range", f"bytes */{size}"),
                          "Accept-Ranges", "bytes")
         if part == "whole":
-            return Response(200, headers, path=(real, 0, st.st_size))
+            return Response(200, headers, path=(file, 0, size))
         first, last = part
-        headers.append(("Content-Range", f"bytes {first}-{last}/{st.st_size}"))
-        return Response(206, headers, path=(real, first, last - first + 1))
+        headers.append(("Content-Range", f"bytes {first}-{last}/{size}"))
+        return Response(206, headers, path=(file, first, last - first + 1))
 
     def listing(self, directory, url):
         try:
@@ -933,6 +942,8 @@ class Connection:
                 self.set_state("idle", self.answered_at)  # idle since its response went out
         except Closed:
             pass
+        except Exception as err:  # a bug costs this connection, never the server (no traceback)
+            warn(f"connection {self.peer}: internal error", err)
         finally:
             server.places.release(self)
             self.sock.close()
@@ -1007,8 +1018,10 @@ class Connection:
             if not response.path:
                 out += response.body
         ok = self.send(out)
-        if ok and sent and response.path:
-            ok = self.send_file(*response.path)
+        if response.path:
+            with response.path[0]:  # the open file: sent (unless HEAD, 304…), then closed
+                if ok and sent:
+                    ok = self.send_file(*response.path)
         self.answered_at = time.monotonic()
         if self.server.config.access_log:
             log(f'{self.peer} "{log_line or head.request_line()}" {status} {sent}')
@@ -1026,14 +1039,13 @@ class Connection:
             warn(f"send {self.peer}", err)
             return False
 
-    def send_file(self, path, offset, count):
+    def send_file(self, file, offset, count):
         """sendfile(2): the kernel copies from the page cache straight into the socket."""
         try:
-            with open(path, "rb") as f:
-                self.sock.sendfile(f, offset, count)
+            self.sock.sendfile(file, offset, count)
             return True
         except OSError as err:
-            warn(f"send {path} to {self.peer}", err)
+            warn(f"send {file.name} to {self.peer}", err)
             return False
 
     def close_gently(self):
@@ -1130,7 +1142,7 @@ def fetch(args):
         check_header(header)
     urls = [parse_url(u) for u in args.urls]
     out = sys.stdout.buffer
-    data = args.data.encode() if args.data is not None else None
+    data = os.fsencode(args.data) if args.data is not None else None
     conn = None
     for i, (authority, host, port, target) in enumerate(urls):
         last = i + 1 == len(urls) or urls[i + 1][0] != authority
@@ -1185,7 +1197,7 @@ def build_request(args, method, authority, target, data, last):
         if value:
             headers.append((name, value))
     text = f"{method} {target} {version}\r\n" + "".join(f"{n}: {v}\r\n" for n, v in headers) + "\r\n"
-    return text.encode("utf-8") + (data or b"")
+    return text.encode("utf-8", "surrogateescape") + (data or b"")
 
 
 def show_lines(out, prefix, data):
@@ -1272,6 +1284,8 @@ def ranged(low, high):
 
 
 def main():
+    if hasattr(signal, "SIGPIPE"):  # `get URL | head`: end quietly when the reader has gone
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     parser = argparse.ArgumentParser(
         prog="mini-http", description="Lesson 8: a small HTTP/1.1 server and client over TCP. "
                                       "With no subcommand, serves the built-in demo site on "
