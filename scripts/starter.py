@@ -68,8 +68,8 @@ class Lesson:
 TCP_ECHO = Program("tcp-echo", "lessons/01-tcp-transfer/tcp_echo.py")
 STICKY_DEMO = Program("sticky-demo", "lessons/02-sticky-packets/sticky_demo.py")
 UDP_ECHO = Program("udp-echo", "lessons/03-udp-server/udp_echo.py")
-SOCKOPT_INSPECT = Program("sockopt-inspect")      # no Python version yet
-MINI_HTTP = Program("mini-http")                  # no Python version yet
+SOCKOPT_INSPECT = Program("sockopt-inspect", "lessons/06-socket-options/sockopt_inspect.py")
+MINI_HTTP = Program("mini-http", "lessons/08-http/mini_http.py")
 BROADCAST_SEND = Program("broadcast-send", "lessons/07-broadcast/broadcast_send.py")
 BROADCAST_RECV = Program("broadcast-recv", "lessons/07-broadcast/broadcast_recv.py")
 
@@ -92,13 +92,15 @@ LESSONS = {
     5: Lesson(5, "lessons/05-tcp-vs-udp", [UDP_ECHO], rust=UDP_SERVER + UDP_CLIENT,
               python=UDP_SERVER + UDP_CLIENT),
     6: Lesson(6, "lessons/06-socket-options", [SOCKOPT_INSPECT],
-              rust=[("sockopt-inspect", "getsockopt"), ("sockopt-inspect", "setsockopt")], python=[]),
+              rust=[("sockopt-inspect", "getsockopt"), ("sockopt-inspect", "setsockopt")],
+              python=[("sockopt-inspect", "getsockopt"), ("sockopt-inspect", "setsockopt")]),
     7: Lesson(7, "lessons/07-broadcast", [BROADCAST_SEND, BROADCAST_RECV],
               rust=[("broadcast-send", "so-broadcast"), ("broadcast-send", "send-one"),
                     ("broadcast-recv", "bind-shared"), ("broadcast-recv", "recvfrom-loop")],
               python=[("broadcast-send", "so-broadcast"), ("broadcast-send", "send-one"),
                       ("broadcast-recv", "bind-shared"), ("broadcast-recv", "recvfrom-loop")]),
-    8: Lesson(8, "lessons/08-http", [MINI_HTTP], rust=[("mini-http", "response-writer")], python=[]),
+    8: Lesson(8, "lessons/08-http", [MINI_HTTP], rust=[("mini-http", "response-writer")],
+              python=[("mini-http", "response-writer")]),
 }
 
 

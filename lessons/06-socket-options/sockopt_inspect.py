@@ -131,6 +131,7 @@ def applies_to(level, sock):
 
 def get_option(sock, level, option, kind):
     """s.getsockopt(level, optname) (notes 6.6), decoded by kind. OSError if the kernel refuses."""
+    # region: getsockopt — sock.getsockopt(level, option) gives an int (FLAG as bool); for LINGER/TIMEOUT/TEXT pass a buffer length and struct.unpack the bytes ("ii", "ll", NUL-terminated text)
     if kind in (FLAG, INT, SOCKTYPE, ERRNO):
         value = sock.getsockopt(level, option)  # the kernel's int, as Python gives it
         return bool(value) if kind == FLAG else value
@@ -142,10 +143,12 @@ def get_option(sock, level, option, kind):
         return {"sec": sec, "usec": usec}
     raw = sock.getsockopt(level, option, 64)  # TEXT: a NUL-terminated name
     return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+    # endregion: getsockopt
 
 
 def set_option(sock, level, option, kind, value):
     """s.setsockopt(level, optname, value) (notes 6.5): an int, or the struct's bytes."""
+    # region: setsockopt — sock.setsockopt(level, option, value): an int, or for LINGER/TIMEOUT the struct.pack("ii"/"ll") bytes, for TEXT the encoded name
     if kind == LINGER:
         sock.setsockopt(level, option, struct.pack("ii", value["on"], value["seconds"]))
     elif kind == TIMEOUT:
@@ -154,6 +157,7 @@ def set_option(sock, level, option, kind, value):
         sock.setsockopt(level, option, value.encode())
     else:
         sock.setsockopt(level, option, int(value))
+    # endregion: setsockopt
 
 
 def answer(call, *args):

@@ -1001,6 +1001,7 @@ class Connection:
 
     def respond(self, head, response, keep_alive, log_line=None):
         """Status line, headers, blank line, body (notes 8.1.4), and the access-log line."""
+        # region: response-writer — build out: `HTTP/1.1 STATUS REASON`, Server, Date, response.headers, Content-Length (when has_body), Connection, each line ending \r\n, an empty line, then the body unless HEAD; sent = the body bytes to send
         status = response.status
         lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}", "Server: mini-http (Python)",
                  f"Date: {http_date(time.time())}"]
@@ -1017,6 +1018,7 @@ class Connection:
             sent = response.length()
             if not response.path:
                 out += response.body
+        # endregion: response-writer
         ok = self.send(out)
         if response.path:
             with response.path[0]:  # the open file: sent (unless HEAD, 304…), then closed
