@@ -32,6 +32,9 @@ import time
 from . import points, programs, reaper, report, tests
 from .programs import GradingError
 
+# Gradings that may run at once in one folder, each with its own nextest store.
+STORE_SLOTS = 8
+
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; one grader at a time is up to you
@@ -138,20 +141,33 @@ class Grading:
         say(f"building the tests of {', '.join(packages)} …")
         listing = tests.build_and_list(ROOT, env, packages)
 
-        lock_path = os.path.join(ROOT, "target", "nextest", "grade.lock")
-        os.makedirs(os.path.dirname(lock_path), exist_ok=True)
-        with open(lock_path, "w", encoding="utf-8") as lock:
-            # Lessons share nextest's JUnit file: one grading per folder at a time.
+        store = os.path.join(ROOT, "target", "nextest")
+        os.makedirs(store, exist_ok=True)
+        # nextest writes each run's JUnit file and log into a store folder, so
+        # gradings side by side (scripts/grade-selftest runs several) each take
+        # a slot of their own: slot 1 is nextest's default store, slot N a
+        # store of its own (target/nextest/slot-N). All busy: wait for slot 1.
+        for slot in range(1, STORE_SLOTS + 1):
+            lock = open(os.path.join(store, "grade.lock" if slot == 1 else f"grade-{slot}.lock"),
+                        "w", encoding="utf-8")
             try:
                 if fcntl:
                     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
             except BlockingIOError:
-                say("waiting for another scripts/grade run in this folder to finish …")
-                fcntl.flock(lock, fcntl.LOCK_EX)
+                lock.close()
+        else:
+            slot = 1
+            lock = open(os.path.join(store, "grade.lock"), "w", encoding="utf-8")
+            say("waiting for another scripts/grade run in this folder to finish …")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        with lock:
+            own_store = None if slot == 1 else os.path.join(store, f"slot-{slot}")
             for number in numbers:
-                self.grade_lesson(number, info[number], targets[number], listing, env, packages)
+                self.grade_lesson(number, info[number], targets[number], listing, env, packages,
+                                  own_store)
 
-    def grade_lesson(self, number, info, targets, listing, env, packages):
+    def grade_lesson(self, number, info, targets, listing, env, packages, own_store=None):
         lesson_tests = tests.lesson_tests(number, targets, listing)
         shares = points.share(info["cents"], len(lesson_tests))
         replaced = "".join(f"{programs.env_var(p)}={shlex.quote(env[programs.env_var(p)])} "
@@ -162,7 +178,8 @@ class Grading:
         say(f"lesson {number}: {len(lesson_tests)} tests …")
         seconds = 0.0
         if lesson_tests:
-            seconds = tests.run_lesson(ROOT, env, packages, number, lesson_tests, progress)
+            seconds = tests.run_lesson(ROOT, env, packages, number, lesson_tests, progress,
+                                       own_store)
         killed = reaper.kill_leftovers()
         if killed:
             say(f"lesson {number}: killed {killed} process{'es' if killed != 1 else ''} "

@@ -147,9 +147,24 @@ STATUS_LINE = re.compile(r"^\s*([A-Z][A-Z-]*(?: [A-Z]+)?)\s+\[\s*>?\s*([\d.]+)s\
                          r"(?:\(\s*[\d─]*/?\d*\)\s+)?(\S+::\S+)\s+(\S+)\s*$")
 
 
-def run_lesson(root, env, packages, lesson, tests, progress):
-    """Run one lesson's tests; fill in each Test's outcome."""
-    store = os.path.join(root, "target", "nextest", PROFILE)
+def run_lesson(root, env, packages, lesson, tests, progress, own_store=None):
+    """Run one lesson's tests; fill in each Test's outcome.
+
+    own_store: a folder for nextest's JUnit file and log instead of its default
+    store (target/nextest), for a grading that runs beside another."""
+    config = []
+    if own_store is None:
+        store = os.path.join(root, "target", "nextest", PROFILE)
+    else:
+        os.makedirs(own_store, exist_ok=True)
+        with open(os.path.join(root, ".config", "nextest.toml"), encoding="utf-8") as f:
+            settings = f.read()
+        path = os.path.join(own_store, "nextest.toml")
+        with open(path, "w", encoding="utf-8") as f:
+            # The workspace's settings, with the store moved (a JSON string is a TOML string).
+            f.write(f"{settings}\n[store]\ndir = {json.dumps(own_store)}\n")
+        config = ["--config-file", path]
+        store = os.path.join(own_store, PROFILE)
     junit = os.path.join(store, "junit.xml")
     os.makedirs(store, exist_ok=True)
     try:
@@ -158,7 +173,7 @@ def run_lesson(root, env, packages, lesson, tests, progress):
         pass
     binaries = sorted({t.binary_id for t in tests})
     filterset = " | ".join(f"binary_id({b})" for b in binaries)
-    cmd = ["cargo", "nextest", "run", "--profile", PROFILE, *package_args(packages),
+    cmd = ["cargo", "nextest", "run", *config, "--profile", PROFILE, *package_args(packages),
            "--no-fail-fast", "-E", filterset]
     log_path = os.path.join(store, f"lesson{lesson:02d}.log")
     seen = {}
