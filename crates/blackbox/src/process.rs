@@ -189,10 +189,11 @@ impl Drop for Group {
     }
 }
 
-/// Has the child exited? On Unix, without reaping it (`WNOWAIT`), so that
+/// Has the child exited? On Linux, without reaping it (`WNOWAIT`), so that
 /// its pid, which is also its process group's id, stays taken until the
-/// group is killed.
-#[cfg(unix)]
+/// group is killed. (Elsewhere std's try_wait reaps it; Unix still keeps a
+/// group's id from being reused while any member of the group lives.)
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn exited(child: &mut Child) -> Option<ExitStatus> {
     use std::os::unix::process::ExitStatusExt;
     // SAFETY: waitid writes only into `info`, which we own.
@@ -221,7 +222,7 @@ fn exited(child: &mut Child) -> Option<ExitStatus> {
     })
 }
 
-#[cfg(not(unix))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn exited(child: &mut Child) -> Option<ExitStatus> {
     child.try_wait().ok().flatten()
 }
