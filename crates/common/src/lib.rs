@@ -12,6 +12,7 @@
 //!   and raising the open-file limit for servers with many clients.
 //! * [`server`] — the accept loop that gives each TCP client its own thread.
 //! * [`text`] — showing received bytes as readable text (`\n`, `\xNN`).
+//! * [`trace`] — `--trace FILE`: one JSON line per socket event, for `wire`.
 //! * [`units`] — byte counts with K/M/G suffixes on the command line.
 //! * [`framing`] — message boundaries on a TCP byte stream (lesson 2).
 
@@ -21,6 +22,7 @@ pub mod net;
 pub mod report;
 pub mod server;
 pub mod text;
+pub mod trace;
 pub mod units;
 
 pub use net::{announce_listening, parse_socket_addr};

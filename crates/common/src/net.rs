@@ -61,7 +61,9 @@ pub fn udp_bind(addr: SocketAddr) -> anyhow::Result<UdpSocket> {
 
 /// Connect a TCP socket to `addr` (the three-way handshake happens here).
 pub fn tcp_connect(addr: SocketAddr) -> anyhow::Result<TcpStream> {
-    TcpStream::connect(addr).with_context(|| format!("connect {addr}"))
+    TcpStream::connect(addr)
+        .inspect_err(|err| crate::trace::failed("connect", "tcp", None, Some(addr), err))
+        .with_context(|| format!("connect {addr}"))
 }
 
 /// Print `listening on ADDR` with the address the socket really has — with

@@ -39,6 +39,7 @@ pub fn listen_and_announce(bind: SocketAddr) -> anyhow::Result<TcpListener> {
     let local = listener
         .local_addr()
         .with_context(|| format!("getsockname {bind}"))?;
+    crate::trace::listening("tcp", local);
     crate::announce_listening(local);
     Ok(listener)
 }

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use common::framing::{self, Framing};
+use common::trace::Traced;
 use common::{say, show_bytes, UsageError};
 
 use crate::{ClientArgs, Mode};
@@ -78,7 +79,7 @@ pub fn run(args: &ClientArgs) -> anyhow::Result<()> {
     }));
 
     let addr = args.addr;
-    let mut stream = common::net::tcp_connect(addr)?;
+    let mut stream = Traced::connected(common::net::tcp_connect(addr)?);
     for (i, frame) in frames.iter().enumerate() {
         if i > 0 && !delay.is_zero() {
             // The notes' third remedy: give the receiver time to take this
@@ -103,7 +104,7 @@ pub fn run(args: &ClientArgs) -> anyhow::Result<()> {
 
 /// Half-close, then wait for the server to close its side. Anything the
 /// server sends meanwhile is read and ignored.
-fn finish(stream: &mut TcpStream, addr: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
+fn finish(stream: &mut Traced, addr: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
     // FIN: "no more bytes from me". The server's recv returns empty once it
     // has read everything before it.
     stream
@@ -188,10 +189,12 @@ fn bench(
         Framing::Length => size + framing::LENGTH_HEADER,
     };
 
-    let mut stream = common::net::tcp_connect(addr)?;
+    // Traced for its connect, shutdown and close only: a benchmark's
+    // thousands of sends go out untraced, through the stream itself.
+    let mut stream = Traced::connected(common::net::tcp_connect(addr)?);
     let started = Instant::now();
     let mut counter = CountWrites {
-        stream: &stream,
+        stream: stream.get_ref(),
         writes: 0,
     };
     if unbuffered {

@@ -32,6 +32,10 @@ mod server;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Append one JSON line per socket event to FILE (README, "Traces";
+    /// `cargo run -p wire -- FILE` draws it).
+    #[arg(long, global = true, value_name = "FILE")]
+    trace: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -161,8 +165,11 @@ fn parse_max_frame(text: &str) -> Result<usize, String> {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    common::run_main(|| match cli.command {
-        Command::Server(args) => server::run(&args),
-        Command::Client(args) => client::run(&args),
+    common::run_main(|| {
+        common::trace::start("sticky-demo", cli.trace.as_deref())?;
+        match cli.command {
+            Command::Server(args) => server::run(&args),
+            Command::Client(args) => client::run(&args),
+        }
     })
 }

@@ -19,6 +19,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::framing::{FrameBuffer, Framing};
+use common::trace::Traced;
 use common::{say, say_error, show_bytes, UsageError};
 
 use crate::ServerArgs;
@@ -65,6 +66,9 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<()> {
 
 /// One connection, from accept to close; always ends with its summary line.
 fn serve_client(stream: TcpStream, peer: SocketAddr, settings: Settings) {
+    // With --trace, every read below is logged as a recv, and the drop at
+    // the end as a close.
+    let stream = Traced::accepted(stream);
     let mut counts = Counts::default();
     match settings.framing {
         None => recv_raw(stream, peer, settings, &mut counts),
@@ -87,7 +91,7 @@ struct Counts {
 
 /// One recv of at most `buf.len()` bytes, after the --read-delay pause.
 /// `Ok(0)` means the peer has closed its side (lesson 1: recv returns empty).
-fn recv(stream: &mut TcpStream, buf: &mut [u8], read_delay: Duration) -> std::io::Result<usize> {
+fn recv(stream: &mut Traced, buf: &mut [u8], read_delay: Duration) -> std::io::Result<usize> {
     if !read_delay.is_zero() {
         // Meanwhile the peer's bytes wait in our receive buffer, where the
         // kernel keeps no trace of how they were sent.
@@ -103,7 +107,7 @@ fn recv(stream: &mut TcpStream, buf: &mut [u8], read_delay: Duration) -> std::io
 
 /// No framing: log each recv as it came. Its bytes may be part of a send,
 /// several sends, or the end of one and the start of the next.
-fn recv_raw(mut stream: TcpStream, peer: SocketAddr, settings: Settings, counts: &mut Counts) {
+fn recv_raw(mut stream: Traced, peer: SocketAddr, settings: Settings, counts: &mut Counts) {
     // region: recv-raw — read up to buf_size bytes at a time until read returns 0; count each read and log `recv N: K bytes: TEXT` (no framing: one read is not one message)
     let mut buf = vec![0u8; settings.buf_size];
     loop {
@@ -130,7 +134,7 @@ fn recv_raw(mut stream: TcpStream, peer: SocketAddr, settings: Settings, counts:
 /// Line or length framing: read into a frame buffer and take out every
 /// complete message. One recv may complete many messages, or none.
 fn recv_messages(
-    mut stream: TcpStream,
+    mut stream: Traced,
     peer: SocketAddr,
     framing: Framing,
     settings: Settings,

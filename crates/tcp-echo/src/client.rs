@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use common::say;
+use common::trace::Traced;
 
 use crate::ClientArgs;
 
@@ -21,18 +22,24 @@ const CHUNK: usize = 64 * 1024;
 pub fn run(args: &ClientArgs) -> anyhow::Result<()> {
     let stream = common::net::tcp_connect(args.addr)?;
     if let Some(bytes) = args.bench {
+        // Not traced: a benchmark is millions of sends.
         bench(stream, args.addr, bytes)
     } else if args.messages.is_empty() {
-        pipe(stream, args.addr)
+        pipe(Traced::connected(stream), args.addr)
     } else {
         let timeout = Duration::from_millis(args.timeout);
-        send_messages(stream, args.addr, &args.messages, timeout)
+        send_messages(
+            Traced::connected(stream),
+            args.addr,
+            &args.messages,
+            timeout,
+        )
     }
 }
 
 /// Send each message, wait for its whole echo, print it on its own line.
 fn send_messages(
-    mut stream: TcpStream,
+    mut stream: Traced,
     addr: SocketAddr,
     messages: &[String],
     timeout: Duration,
@@ -55,7 +62,7 @@ fn send_messages(
 
 /// Read exactly `buf.len()` bytes — over as many recv calls as it takes.
 fn recv_exactly(
-    stream: &mut TcpStream,
+    stream: &mut Traced,
     addr: SocketAddr,
     buf: &mut [u8],
     timeout: Duration,
@@ -88,10 +95,12 @@ fn recv_exactly(
 /// of a large input before reading, the server's send buffer and our receive
 /// buffer would fill, the server would stop reading, and both sides would
 /// wait for each other forever.
-fn pipe(stream: TcpStream, addr: SocketAddr) -> anyhow::Result<()> {
-    let mut to_server = stream
-        .try_clone()
-        .with_context(|| format!("dup socket {addr}"))?;
+fn pipe(stream: Traced, addr: SocketAddr) -> anyhow::Result<()> {
+    let mut to_server = Traced::new(
+        stream
+            .try_clone()
+            .with_context(|| format!("dup socket {addr}"))?,
+    );
     let sender = thread::spawn(move || -> anyhow::Result<u64> {
         let mut stdin = std::io::stdin().lock();
         let mut buf = vec![0u8; CHUNK];

@@ -9,6 +9,8 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
+use common::trace::Traced;
+
 use common::{say, say_error};
 
 use crate::ServerArgs;
@@ -28,7 +30,9 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<()> {
 }
 
 /// Echo one client's bytes until it disconnects.
-fn echo_client(mut stream: TcpStream, peer: SocketAddr, buf_size: usize, quiet: bool) {
+fn echo_client(stream: TcpStream, peer: SocketAddr, buf_size: usize, quiet: bool) {
+    // With --trace, every read and write below is logged as a recv or send.
+    let mut stream = Traced::accepted(stream);
     // region: recv-send-loop — read up to buf_size bytes until read returns 0 (the peer closed: log `closed PEER after N bytes`); log `recv N bytes from PEER`; write_all each chunk back
     // recv(buf_size) takes at most buf_size bytes of what waits in the receive
     // buffer; whatever it leaves stays there for the next call (notes 1.2).
