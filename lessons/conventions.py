@@ -12,10 +12,14 @@ the `listening on ADDR` announcement, the accept loop with a thread per
 client, the TCP connect,
 the one-line `error:` report with exit status 1, socket addresses on the
 command line (a bad one is a usage error, exit 2, through argparse), and
-bytes shown as text.
+bytes shown as text, and `--trace FILE` (README "Traces"): add_trace_arg(parser)
+and start_trace(program, args.trace) give a program the flag; the sockets that
+listen_and_announce, tcp_connect and serve_each_client hand out are then
+traced, and traced_udp(sock) traces a datagram socket.
 """
 
 import argparse
+import json
 import os
 import socket
 import sys
@@ -137,6 +141,7 @@ def listen_and_announce(bind, backlog=4096):
         listener.listen(backlog)
     except OSError as err:
         fail(f"bind {show_addr((host, port))}", err)
+    trace_event("listen", "tcp", show_addr(listener.getsockname()), None)
     log(f"listening on {show_addr(listener.getsockname())}")
     return listener
 
@@ -149,8 +154,9 @@ def tcp_connect(addr):
     try:
         sock.connect((host, port))
     except OSError as err:
+        trace_event("error", "tcp", None, show_addr((host, port)), **_error_fields("connect", err))
         fail(f"connect {show_addr((host, port))}", err)
-    return sock
+    return traced_tcp(sock, "connect")
 
 
 def serve_each_client(listener, serve, max_clients=None, log_connected=True):
@@ -184,6 +190,7 @@ def serve_each_client(listener, serve, max_clients=None, log_connected=True):
             time.sleep(0.05)
             continue
         peer = show_addr(addr)
+        conn = traced_tcp(conn, "accept")
         if log_connected:
             log(f"connected {peer}")
         try:
@@ -191,3 +198,192 @@ def serve_each_client(listener, serve, max_clients=None, log_connected=True):
         except RuntimeError as err:  # no thread to be had: this client is closed
             warn(f"start a thread for {peer}", err)
             conn.close()
+
+
+# --- --trace FILE (README "Traces", format version 1) -------------------------
+
+TRACE_VERSION = 1
+TRACE_SHOWN = 64  # bytes of a send or recv shown in "text"; "more" counts the rest
+_trace = {"file": None, "lock": threading.Lock()}
+
+
+def add_trace_arg(*parsers):
+    """Give each parser (and subcommand parser) the --trace FILE option."""
+    for p in parsers:
+        p.add_argument("--trace", metavar="FILE", default=None,
+                       help='append one JSON line per socket event to FILE (README "Traces")')
+
+
+def start_trace(program, path):
+    """Open the trace file (if a path is given) and write its header line."""
+    if not path:
+        return
+    try:
+        f = open(path, "w", encoding="utf-8", buffering=1)
+    except OSError as err:
+        fail(f"open trace file {path}", err)
+    f.write(json.dumps({"wire_trace": TRACE_VERSION, "program": program,
+                        "pid": os.getpid(), "clock": "monotonic"}) + "\n")
+    _trace["file"] = f
+
+
+def _addr(getter):
+    try:
+        return show_addr(getter())
+    except (OSError, IndexError, TypeError):
+        return None
+
+
+def trace_event(ev, proto, local, peer, **fields):
+    """One trace line; a no-op without --trace. `data` (bytes) becomes len/text/more."""
+    f = _trace["file"]
+    if f is None:
+        return
+    event = {"t": time.monotonic_ns(), "ev": ev, "proto": proto, "local": local, "peer": peer}
+    data = fields.pop("data", None)
+    if data is not None:
+        event["len"] = len(data)
+        event["text"] = show_bytes(data[:TRACE_SHOWN])
+        if len(data) > TRACE_SHOWN:
+            event["more"] = len(data) - TRACE_SHOWN
+    event.update(fields)
+    with _trace["lock"]:
+        try:
+            f.write(json.dumps(event, ensure_ascii=False) + "\n")
+        except (OSError, ValueError):
+            pass  # a trace never brings a program down
+
+
+def _error_fields(op, err):
+    fields = {"op": op, "error": reason(err)}
+    if isinstance(err, OSError) and err.errno is not None:
+        fields["errno"] = err.errno
+    return fields
+
+
+class Traced:
+    """A TCP socket whose recv, send, sendall, shutdown and close are traced;
+    everything else goes to the socket itself."""
+
+    def __init__(self, sock, ev=None):
+        self._sock = sock
+        self._local = _addr(sock.getsockname)
+        self._peer = _addr(sock.getpeername)
+        self._closed = False
+        if ev:
+            trace_event(ev, "tcp", self._local, self._peer)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _call(self, op, fn, *args):
+        try:
+            return fn(*args)
+        except socket.timeout:
+            trace_event("timeout", "tcp", self._local, self._peer, op=op)
+            raise
+        except OSError as err:
+            trace_event("error", "tcp", self._local, self._peer, **_error_fields(op, err))
+            raise
+
+    def recv(self, size, *flags):
+        data = self._call("recv", self._sock.recv, size, *flags)
+        trace_event("recv", "tcp", self._local, self._peer, asked=size, data=data)
+        return data
+
+    def send(self, data, *flags):
+        n = self._call("send", self._sock.send, data, *flags)
+        trace_event("send", "tcp", self._local, self._peer, data=bytes(data[:n]))
+        return n
+
+    def sendall(self, data, *flags):
+        self._call("send", self._sock.sendall, data, *flags)
+        trace_event("send", "tcp", self._local, self._peer, data=bytes(data))
+
+    def shutdown(self, how):
+        self._call("shutdown", self._sock.shutdown, how)
+        name = {socket.SHUT_RD: "read", socket.SHUT_WR: "write"}.get(how, "both")
+        trace_event("shutdown", "tcp", self._local, self._peer, how=name)
+
+    def close(self):
+        if not self._closed:
+            self._closed = True
+            trace_event("close", "tcp", self._local, self._peer)
+        self._sock.close()
+
+
+class TracedUdp:
+    """A UDP socket whose sendto, recvfrom (and recvmsg), send and recv are traced."""
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+    def _local(self):
+        return _addr(self._sock.getsockname)
+
+    def _call(self, op, peer, fn, *args):
+        try:
+            return fn(*args)
+        except socket.timeout:
+            trace_event("timeout", "udp", self._local(), peer, op=op)
+            raise
+        except OSError as err:
+            trace_event("error", "udp", self._local(), peer, **_error_fields(op, err))
+            raise
+
+    def bind(self, addr):
+        self._call("bind", None, self._sock.bind, addr)
+        trace_event("bind", "udp", self._local(), None)
+
+    def sendto(self, data, addr):
+        peer = show_addr(addr)
+        n = self._call("sendto", peer, self._sock.sendto, data, addr)
+        trace_event("sendto", "udp", self._local(), peer, data=bytes(data[:n]))
+        return n
+
+    def send(self, data):
+        peer = _addr(self._sock.getpeername)
+        n = self._call("send", peer, self._sock.send, data)
+        trace_event("sendto", "udp", self._local(), peer, data=bytes(data[:n]))
+        return n
+
+    def recvfrom(self, size, *flags):
+        data, addr = self._call("recvfrom", None, self._sock.recvfrom, size, *flags)
+        trace_event("recvfrom", "udp", self._local(), show_addr(addr), asked=size, data=data)
+        return data, addr
+
+    def recv(self, size, *flags):
+        data = self._call("recv", None, self._sock.recv, size, *flags)
+        trace_event("recvfrom", "udp", self._local(), _addr(self._sock.getpeername),
+                    asked=size, data=data)
+        return data
+
+    def recvmsg(self, size, *rest):
+        data, anc, flags, addr = self._call("recvfrom", None, self._sock.recvmsg, size, *rest)
+        extra = {"truncated": True} if flags & getattr(socket, "MSG_TRUNC", 0) else {}
+        trace_event("recvfrom", "udp", self._local(), show_addr(addr), asked=size, data=data,
+                    **extra)
+        return data, anc, flags, addr
+
+    def close(self):
+        trace_event("close", "udp", self._local(), None)
+        self._sock.close()
+
+
+def traced_udp(sock):
+    """A UDP socket, traced when --trace is on (the socket itself otherwise)."""
+    return TracedUdp(sock) if _trace["file"] is not None else sock
+
+
+def traced_tcp(sock, ev=None):
+    """A TCP socket, traced when --trace is on (the socket itself otherwise)."""
+    return Traced(sock, ev) if _trace["file"] is not None else sock

@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from conventions import (byte_count, fail, log, parse_addr, positive,  # noqa: E402
                          listen_and_announce, serve_each_client, show_addr,
-                         show_bytes, tcp_connect, warn)
+                         show_bytes, tcp_connect, warn, add_trace_arg, start_trace)
 
 CHUNK = 64 * 1024
 
@@ -182,7 +182,9 @@ def main():
                      help="stream BYTES, check every echoed byte, print MB/s")
     cli.add_argument("--timeout", type=positive, default=10000, metavar="MS",
                      help="with messages: how long to wait for each echo")
+    add_trace_arg(server, cli)
     args = parser.parse_args()
+    start_trace("tcp-echo", args.trace)
     try:
         serve(args) if args.command == "server" else client(args)
     except KeyboardInterrupt:

@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from conventions import (byte_count, fail, log, parse_addr, positive,  # noqa: E402
                          listen_and_announce, serve_each_client, show_addr,
-                         show_bytes, tcp_connect, warn)
+                         show_bytes, tcp_connect, warn, add_trace_arg, start_trace)
 
 HEADER = struct.Struct(">I")  # length framing: 4 bytes, unsigned, big-endian ("!I")
 FRAMINGS = ["none", "line", "length", "delay"]
@@ -344,6 +344,7 @@ def main():
                      help="with --bench: one sendall per message instead of 256 KiB at a time")
     cli.add_argument("--timeout", type=positive, default=10000, metavar="MS",
                      help="how long to wait for the server to close once everything is sent (default: %(default)s)")
+    add_trace_arg(server, cli)
     argv = sys.argv[1:]
     if argv[:1] == ["client"]:
         # Intermixed: options may also follow ADDR and the messages, as with clap.
@@ -352,6 +353,7 @@ def main():
         args = parser.parse_args(argv)
     if args.command == "server" and args.unbuffered and args.framing not in ("line", "length"):
         server.error("--unbuffered needs --framing line or length: without framing there is no message to stop at")
+    start_trace("sticky-demo", args.trace)
     try:
         serve(args) if args.command == "server" else client(args, cli.error)
     except KeyboardInterrupt:

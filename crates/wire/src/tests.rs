@@ -104,7 +104,7 @@ fn the_empty_recv_is_the_peers_fin_and_connect_meets_accept() {
 
 #[test]
 fn one_send_split_over_two_reads_has_two_arrows_out() {
-    let client = vec![data(
+    let client = [data(
         ev(10, "send", "tcp", CLIENT, Some(SERVER)),
         "\\x00\\x00\\x00\\x05hello",
     )];
