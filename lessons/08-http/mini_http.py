@@ -1101,7 +1101,9 @@ def parse_url(text):
     if not authority or "@" in authority:
         bad("expected a host such as 127.0.0.1:8000")
     if authority.startswith("["):
-        host, _, after = authority[1:].partition("]")
+        host, bracket, after = authority[1:].partition("]")
+        if not bracket:
+            bad("unclosed [ in the host")
         port = after[1:] if after.startswith(":") else ("80" if not after else None)
         if port is None:
             bad("junk after ]")
