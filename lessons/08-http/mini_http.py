@@ -102,6 +102,11 @@ class Response:
         text = f"{status} {REASONS.get(status, 'Unknown')}" + (f": {detail}" if detail else "")
         return Response(status, body=(text + "\n").encode(), content_type="text/plain; charset=utf-8")
 
+    def header(self, name, value):
+        """One more header field; returns the response, so calls can be chained."""
+        self.headers.append((name, value))
+        return self
+
     def length(self):
         return self.path[2] if self.path else len(self.body)
 
@@ -418,8 +423,8 @@ class App:
     def not_allowed(self, method, path):
         hint = " (start the server with --allow-write to let PUT and DELETE change files)" \
             if method in ("PUT", "DELETE") and self.files else ""
-        return _with(Response.error(405, f"{method} is not allowed on {path}{hint}"),
-                     "Allow", self.allow(path))
+        refused = Response.error(405, f"{method} is not allowed on {path}{hint}")
+        return refused.header("Allow", self.allow(path))
 
     def decided_by_head(self, head):
         """A response the head alone decides (405, 401, 412, 501…), or None. The server asks
@@ -428,8 +433,8 @@ class App:
         if method not in KNOWN_METHODS:
             return Response.error(501, f"method {method} is not implemented")
         if method == "CONNECT":
-            return _with(Response.error(405, "CONNECT: this server is not a proxy"),
-                         "Allow", self.allow("*"))
+            refused = Response.error(405, "CONNECT: this server is not a proxy")
+            return refused.header("Allow", self.allow("*"))
         if method in ("TRACE", "OPTIONS"):
             return None
         path, _ = split_target(head.target)
@@ -477,7 +482,7 @@ class App:
             return Response(200, body=demo_page(self.auth is not None).encode(),
                             content_type="text/html; charset=utf-8")
         if path == "/private":
-            return _with(Response.error(301, "moved to /private/"), "Location", "/private/")
+            return Response.error(301, "moved to /private/").header("Location", "/private/")
         if path == "/private/" and self.auth:
             user = (basic_credentials(head.header("authorization")) or b"").split(b":")[0]
             return Response(200, body=f"Welcome, {user.decode('utf-8', 'replace')}: your browser "
@@ -485,11 +490,6 @@ class App:
                             content_type="text/plain; charset=utf-8")
         return Response.error(404, f"no page {path} (this is the built-in demo site; "
                                    "serve your files with --root DIR)")
-
-
-def _with(response, name, value):
-    response.headers.append((name, value))
-    return response
 
 
 def echo(head, body, peer, query):
@@ -522,8 +522,8 @@ def check_basic_auth(head, credentials):
         return None
     detail = "wrong user name or password" if sent is not None else \
         "this page needs a user name and password (Authorization: Basic ...)"
-    return _with(Response.error(401, detail), "WWW-Authenticate",
-                 'Basic realm="mini-http private", charset="UTF-8"')
+    return Response.error(401, detail).header(
+        "WWW-Authenticate", 'Basic realm="mini-http private", charset="UTF-8"')
 
 
 def demo_page(auth):
@@ -716,7 +716,7 @@ class Files:
         if os.path.isdir(real):
             if not slash:
                 location = f"{url}/" + (f"?{query}" if query is not None else "")
-                return _with(Response.error(301, f"moved to {location}"), "Location", location)
+                return Response.error(301, f"moved to {location}").header("Location", location)
             index = self.contained(os.path.join(real, "index.html"), url)
             if isinstance(index, Response):
                 return self.listing(real, url) if index.status == 404 else index
@@ -745,7 +745,7 @@ class Files:
         if status:
             response = Response(304) if status == 304 else \
                 Response.error(status, "the file has changed since you read it")
-            return _with(_with(response, "ETag", v.etag), "Last-Modified", v.last_modified)
+            return response.header("ETag", v.etag).header("Last-Modified", v.last_modified)
         ext = real.rsplit(".", 1)[-1].lower() if "." in os.path.basename(real) else ""
         headers = [("Content-Type", CONTENT_TYPES.get(ext, "application/octet-stream")),
                    ("Last-Modified", v.last_modified), ("ETag", v.etag), ("Accept-Ranges", "bytes")]
@@ -753,8 +753,7 @@ class Files:
         if part == "unsatisfiable":
             response = Response.error(416, f"the range {conditions.range!r} starts past the end "
                                            f"of the file ({size} bytes)")
-            return _with(_with(response, "Content-Range", f"bytes */{size}"),
-                         "Accept-Ranges", "bytes")
+            return response.header("Content-Range", f"bytes */{size}").header("Accept-Ranges", "bytes")
         if part == "whole":
             return Response(200, headers, path=(file, 0, size))
         first, last = part
@@ -816,7 +815,7 @@ class Files:
             now = f"the file is now {current.etag} modified {current.last_modified}" if current \
                 else "there is no such file now"
             refused = Response.error(status, f"{url} has changed since you read it: {now}")
-            return _with(refused, "ETag", current.etag) if current else refused
+            return refused.header("ETag", current.etag) if current else refused
         return target, existed
 
     def put(self, url, body, conditions):
@@ -930,10 +929,10 @@ class Connection:
                     return
                 self.set_state("busy")
                 if not admitted:
-                    response = _with(Response.error(503, f"all {cfg.max_connections} connections "
-                                                         "(--max-connections) are in the middle of "
-                                                         "a request; try again shortly"),
-                                     "Retry-After", "1")
+                    response = Response.error(503, f"all {cfg.max_connections} connections "
+                                                   "(--max-connections) are in the middle of "
+                                                   "a request; try again shortly")
+                    response.header("Retry-After", "1")
                     self.respond(head, response, keep_alive=False)
                     return
                 if not self.answer(head):
@@ -1306,6 +1305,9 @@ def main():
                        help="connections open at once; when full a newcomer takes the place of the "
                             "longest-idle one, else of the oldest unfinished head; 503 only if all "
                             "are mid-request [default: 1024]")
+    serve.add_argument("--threads", type=ranged(0, 1024), default=0, metavar="N",
+                       help="accepted as mini-http takes it; this version runs one thread per "
+                            "connection instead of N event loops [default: 0]")
     serve.add_argument("--head-timeout", type=seconds, default=60.0, metavar="SECS",
                        help="seconds a client may take to send a request head (or stall a body): "
                             "else 408 [default: 60]")
