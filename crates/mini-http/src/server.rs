@@ -520,9 +520,14 @@ impl Conn {
         }
     }
 
+    /// Every queued response has gone into the socket.
+    fn output_sent(&self) -> bool {
+        self.out_pos == self.output.len() && self.file.is_none()
+    }
+
     /// Tell the acceptor what this connection is doing now (see [`Standing`]).
     fn publish(&self) {
-        let sent = self.out_pos == self.output.len() && self.file.is_none();
+        let sent = self.output_sent();
         let (class, since) = match self.phase {
             Phase::Lingering { .. } => (CLOSING, self.last_progress),
             Phase::Head if sent && self.input.is_empty() => (IDLE, self.last_progress),
@@ -539,9 +544,16 @@ impl Conn {
     /// has arrived, send what we can, read what is there. The event loop is
     /// edge-triggered, so we stop only at WouldBlock (we will be told when
     /// that changes) or when the connection is over.
+    ///
+    /// Back-pressure: we `recv` only once every queued response is sent, and
+    /// answer buffered requests only while less than [`OUTPUT_HIGH_WATER`]
+    /// is queued. A client that pipelines requests faster than it reads the
+    /// responses is then held back by TCP itself (its requests wait in the
+    /// kernel's buffers, and then in its own), instead of growing our
+    /// buffers without end.
     fn drive(&mut self, ctx: &mut Ctx<'_>) -> Flow {
         loop {
-            self.answer_buffered(ctx);
+            let held_back = self.answer_buffered(ctx);
             match self.send_output() {
                 Ok(true) => {}
                 Ok(false) => return Flow::Open, // socket full: wait for writable
@@ -557,6 +569,13 @@ impl Conn {
                 self.phase = Phase::Lingering {
                     until: Instant::now() + LINGER,
                 };
+            }
+            if held_back {
+                // The output has drained, and requests still wait in
+                // `input`: answer them before reading more. A `recv` here
+                // could end in WouldBlock with them unanswered — and no
+                // event would ever come for bytes we have already read.
+                continue;
             }
             match self.stream.read(ctx.scratch) {
                 Ok(0) => {
@@ -589,28 +608,31 @@ impl Conn {
     }
 
     /// Answer every complete request in `input`, in order (pipelining),
-    /// until output piles up or the connection is to close.
-    fn answer_buffered(&mut self, ctx: &mut Ctx<'_>) {
+    /// until output piles up or the connection is to close. Returns true
+    /// when it stopped because output piled up (more than
+    /// [`OUTPUT_HIGH_WATER`] queued, or a file being sent) with input left
+    /// over: once the output is sent, call it again before reading more.
+    fn answer_buffered(&mut self, ctx: &mut Ctx<'_>) -> bool {
         loop {
-            if self.close_after_output
-                || self.file.is_some()
-                || self.output.len() - self.out_pos > OUTPUT_HIGH_WATER
-            {
-                return;
+            if self.close_after_output {
+                return false;
+            }
+            if self.file.is_some() || self.output.len() - self.out_pos > OUTPUT_HIGH_WATER {
+                return !self.input.is_empty();
             }
             match &mut self.phase {
-                Phase::Lingering { .. } => return,
+                Phase::Lingering { .. } => return false,
                 Phase::Head => {
                     if self.input.is_empty() {
-                        return;
+                        return false;
                     }
                     let (head, len) = match parse_head(&self.input, &ctx.config.limits) {
                         Ok(Some(parsed)) => parsed,
-                        Ok(None) => return,
+                        Ok(None) => return false,
                         Err(reject) => {
                             let line = first_line(&self.input);
                             self.refuse(ctx, &line, reject);
-                            return;
+                            return false;
                         }
                     };
                     self.input.drain(..len);
@@ -625,7 +647,7 @@ impl Conn {
                         )
                         .header("Retry-After", "1");
                         self.respond(ctx, &head, response, false);
-                        return;
+                        return false;
                     }
                     if head.expect_continue && head.framing != Framing::None {
                         // The client waits for `100 Continue` before it
@@ -635,7 +657,7 @@ impl Conn {
                         // never read as the next request.
                         if let Some(decided) = ctx.app.decided_by_head(&head) {
                             self.respond(ctx, &head, decided, false);
-                            return;
+                            return false;
                         }
                         if self.input.is_empty() {
                             self.output
@@ -691,13 +713,13 @@ impl Conn {
                                         _ => String::from("-"),
                                     };
                                     self.refuse(ctx, &line, reject);
-                                    return;
+                                    return false;
                                 }
                             }
                         }
                     };
                     if !done {
-                        return;
+                        return false;
                     }
                     if let Phase::Body { head, body, .. } =
                         std::mem::replace(&mut self.phase, Phase::Head)
@@ -920,6 +942,16 @@ impl Conn {
                 }
                 return Flow::Open;
             }
+            _ if !self.output_sent() => {
+                // Responses wait for the client to read them, and any
+                // pipelined requests wait unanswered behind them
+                // (back-pressure): the client is slow, not its request.
+                // Close if it takes nothing for --idle-timeout.
+                if now.duration_since(self.last_progress) >= config.idle_timeout.max(LINGER) {
+                    return Flow::Close;
+                }
+                return Flow::Open;
+            }
             Phase::Head if self.input.is_empty() => {
                 // Between requests: close quietly after --idle-timeout.
                 // Before the first request, allow --head-timeout: a person
@@ -929,14 +961,8 @@ impl Conn {
                 } else {
                     config.idle_timeout
                 };
-                if self.out_pos == self.output.len()
-                    && self.file.is_none()
-                    && now.duration_since(self.last_progress) >= limit
-                {
+                if now.duration_since(self.last_progress) >= limit {
                     return Flow::Close;
-                }
-                if now.duration_since(self.last_progress) >= config.idle_timeout.max(LINGER) {
-                    return Flow::Close; // a client that does not read its responses
                 }
                 return Flow::Open;
             }

@@ -11,6 +11,7 @@ mod lesson08_support;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use lesson08_support::*;
 
@@ -362,6 +363,63 @@ fn pipelined_requests_are_answered_in_order() {
         assert!(
             response.text().contains(&format!("n = {i}")),
             "sent 5 pipelined requests in one write; response {i} should answer /echo?n={i}; got:\n{}",
+            response.show()
+        );
+    }
+}
+
+/// Many pipelined requests whose responses add up to far more than the
+/// socket buffers hold: the server must stop, wait until the client has read
+/// some, and then go on answering the requests it has already received.
+#[test]
+fn answers_200_pipelined_requests_in_order() {
+    const COUNT: usize = 200;
+    let server = serve(&[]);
+    let mut client = Client::new(server.addr);
+    // Even requests fetch the demo page (a few kB each), odd ones
+    // /echo?n=I, whose answer shows where in the order it came.
+    let target = |i: usize| {
+        if i % 2 == 0 {
+            "/".to_string()
+        } else {
+            format!("/echo?n={i}")
+        }
+    };
+    let mut raw = String::new();
+    for i in 0..COUNT {
+        raw.push_str(&format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", target(i)));
+    }
+    client.send(raw.as_bytes()); // all 200 in one write, before reading any
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let what =
+        format!("sent {COUNT} pipelined requests in one write (GET / and GET /echo?n=I by turns)");
+    for i in 0..COUNT {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "{what}: only {i} responses within 5 s");
+        let _ = client.stream.set_read_timeout(Some(left));
+        let response = client.try_response(false).unwrap_or_else(|e| {
+            panic!(
+                "{what}: response {i} (to GET {}) did not come after {i} answered: {e}\n\
+                 hint: once the output has drained, answer the requests still buffered \
+                 before waiting for more input",
+                target(i)
+            )
+        });
+        expect_status(
+            &response,
+            200,
+            &format!("GET {}", target(i)),
+            "request {i} of the pipeline",
+        );
+        let expected = if i % 2 == 0 {
+            "method=\"post\"".to_string()
+        } else {
+            format!("n = {i}")
+        };
+        assert!(
+            response.text().contains(&expected),
+            "{what}: response {i} should answer GET {} and contain {expected:?}; got:\n{}",
+            target(i),
             response.show()
         );
     }

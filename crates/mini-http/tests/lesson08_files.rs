@@ -5,6 +5,8 @@
 
 mod lesson08_support;
 
+use std::time::{Duration, Instant};
+
 use lesson08_support::*;
 
 const SECRET: &str = "TOP-SECRET-7f3a";
@@ -76,6 +78,57 @@ fn large_file_arrives_whole() {
         "GET /big.bin: expected the 700000 bytes of the file; got {} bytes that differ",
         response.body.len()
     );
+}
+
+/// Pipelined requests for large files: each response is more than the
+/// socket buffers hold, so the server must finish sending one file and then
+/// answer the next request it has already received.
+#[test]
+fn pipelined_large_files_arrive_whole_and_in_order() {
+    const FILES: usize = 8;
+    let (dir, root) = site("pipelined");
+    let files: Vec<Vec<u8>> = (0..FILES)
+        .map(|i| {
+            let bytes = blackbox::random_bytes(200_000, 11 + 2 * i as u64);
+            dir.write(&format!("www/f{i}.bin"), &bytes);
+            bytes
+        })
+        .collect();
+    let server = serve(&["--root", &root]);
+    let mut client = Client::new(server.addr);
+    let mut raw = String::new();
+    for i in 0..FILES {
+        raw.push_str(&format!("GET /f{i}.bin HTTP/1.1\r\nHost: x\r\n\r\n"));
+    }
+    client.send(raw.as_bytes()); // all eight in one write, before reading any
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let what = format!(
+        "sent GET /f0.bin … /f{}.bin (200,000 bytes each) in one write",
+        FILES - 1
+    );
+    for (i, bytes) in files.iter().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "{what}: only {i} files within 5 s");
+        let _ = client.stream.set_read_timeout(Some(left));
+        let response = client.try_response(false).unwrap_or_else(|e| {
+            panic!(
+                "{what}: the response to GET /f{i}.bin did not come after {i} answered: {e}\n\
+                 hint: once a file is sent, answer the requests still buffered before \
+                 waiting for more input"
+            )
+        });
+        expect_status(
+            &response,
+            200,
+            &format!("GET /f{i}.bin"),
+            "request {i} of the pipeline",
+        );
+        assert!(
+            response.body == *bytes,
+            "{what}: response {i} should be the 200000 bytes of f{i}.bin; got {} bytes that differ",
+            response.body.len()
+        );
+    }
 }
 
 #[test]
