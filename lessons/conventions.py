@@ -28,8 +28,13 @@ import time
 
 
 def log(line):
-    """One stdout line, flushed at once: tests and scripts read it through a pipe."""
-    print(line, flush=True)
+    """One stdout line, flushed at once: tests and scripts read it through a pipe.
+
+    One write of the line with its newline: print() writes the two apart, so
+    two threads logging at once could join their lines ("…200 72127.0.0.1:…").
+    """
+    sys.stdout.write(f"{line}\n")
+    sys.stdout.flush()
 
 
 def reason(err):
@@ -41,8 +46,9 @@ def reason(err):
 
 def warn(what, err=None):
     """An `error:` line on stderr for a failure the program survives (one bad connection)."""
-    print(f"error: {what}: {reason(err)}" if err is not None else f"error: {what}",
-          file=sys.stderr, flush=True)
+    line = f"error: {what}: {reason(err)}" if err is not None else f"error: {what}"
+    sys.stderr.write(f"{line}\n")  # one write, as in log()
+    sys.stderr.flush()
 
 
 def fail(what, err=None):
