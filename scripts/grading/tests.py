@@ -188,6 +188,9 @@ def run_lesson(root, env, packages, lesson, tests, progress, own_store=None):
             for line in proc.stderr:
                 try:
                     log.write(line)
+                    # Flushed line by line: `scripts/exercise watch` reads this
+                    # log while the lesson runs, to show the first failure at once.
+                    log.flush()
                 except ValueError:  # the log was closed: grading was interrupted
                     return
                 match = STATUS_LINE.match(line)
