@@ -110,6 +110,7 @@ created=() # namespaces, in creation order
 pids=()    # processes we started
 tmp=""
 stopped_by="" # the signal that stopped the script, if one did
+holder=""     # the sleep that --hold waits on
 
 cleanup() {
     local status=$?
@@ -123,7 +124,7 @@ cleanup() {
     if [ -n "$stopped_by" ]; then
         say "lan-lab: stopped by SIG$stopped_by: removing what this run created"
     fi
-    for pid in "${pids[@]}"; do
+    for pid in "${pids[@]}" $holder; do
         kill "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
@@ -320,16 +321,21 @@ say "lan-lab: as expected: every host of $LAN.0/24 heard both broadcasts (the se
 say "         h4, one router away, heard only the unicast: routers do not forward broadcasts."
 
 if $hold; then
+    # From "holding" on, no command substitution ($(…) is a child process):
+    # a Ctrl-C that lands while bash waits for one can be lost with it.
     say ""
     say "lan-lab: holding the LAN up; Ctrl-C removes everything. Try, in another terminal:"
-    say "  sudo ip netns exec $(ns h2) $recv_cmd"
-    say "  sudo ip netns exec $(ns h1) $send_cmd --to $LAN.255:$PORT hello"
-    say "  sudo ip netns exec $(ns sw) tcpdump -eni br0 udp port $PORT"
-    say "  sudo ip netns exec $(ns r) sysctl -w net.ipv4.conf.all.bc_forwarding=1 net.ipv4.conf.eth0.bc_forwarding=1"
+    say "  sudo ip netns exec $prefix-h2 $recv_cmd"
+    say "  sudo ip netns exec $prefix-h1 $send_cmd --to $LAN.255:$PORT hello"
+    say "  sudo ip netns exec $prefix-sw tcpdump -eni br0 udp port $PORT"
+    say "  sudo ip netns exec $prefix-r sysctl -w net.ipv4.conf.all.bc_forwarding=1 net.ipv4.conf.eth0.bc_forwarding=1"
     say "      # then send to $FAR.255 again: now r forwards it to h4"
+    # A short sleep, waited for: `wait` returns as soon as a signal comes —
+    # and should one come just before `wait` starts, where bash can miss it,
+    # the sleep's end a second later lets the trap run.
     while :; do
-        sleep 3600 &
-        pids+=($!)
-        wait "$!" || true
+        sleep 1 &
+        holder=$!
+        wait "$holder" || true
     done
 fi
