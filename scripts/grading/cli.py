@@ -87,6 +87,11 @@ def parse_args(argv):
                              "$GITHUB_STEP_SUMMARY")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 when any graded test fails")
+    parser.add_argument("--require-impl", action="store_true",
+                        help="grade a student's own work only: a lesson whose programs are "
+                             "not all named (grading.toml, --impl or IMPL_<PROGRAM>) scores 0, "
+                             "every test failed with the reason, instead of grading the "
+                             "workspace's own programs (GitHub Classroom uses this)")
     return parser.parse_args(argv)
 
 
@@ -175,9 +180,20 @@ class Grading:
         for test, cents in zip(lesson_tests, shares):
             test.cents = cents
             test.env_prefix = replaced
+        # A student's repository holds the reference programs too: graded as
+        # they are, they would earn every point for nothing.
+        unnamed = [p for p in info["programs"] if not env.get(programs.env_var(p))]
+        if self.args.require_impl and unnamed:
+            reason = (f"{', '.join(unnamed)} {'is' if len(unnamed) == 1 else 'are'} not named in "
+                      "grading.toml, so there is nothing of yours to grade for this lesson: add "
+                      + ", ".join(f'`{p} = "<your command>"`' for p in unnamed)
+                      + f" under [impl] (`scripts/exercise start {number}` does it for you)")
+            say(f"lesson {number}: not graded: {reason}")
+            for test in lesson_tests:
+                test.status, test.message = "not run", reason
         say(f"lesson {number}: {len(lesson_tests)} tests …")
         seconds = 0.0
-        if lesson_tests:
+        if lesson_tests and not (self.args.require_impl and unnamed):
             seconds = tests.run_lesson(ROOT, env, packages, number, lesson_tests, progress,
                                        own_store)
         killed = reaper.kill_leftovers()
