@@ -146,7 +146,7 @@ class Grading:
         say(f"building the tests of {', '.join(packages)} …")
         listing = tests.build_and_list(ROOT, env, packages)
 
-        store = os.path.join(ROOT, "target", "nextest")
+        store = os.path.join(tests.target_dir(ROOT, env), "nextest")
         os.makedirs(store, exist_ok=True)
         # nextest writes each run's JUnit file and log into a store folder, so
         # gradings side by side (scripts/grade-selftest runs several) each take

@@ -147,6 +147,13 @@ STATUS_LINE = re.compile(r"^\s*([A-Z][A-Z-]*(?: [A-Z]+)?)\s+\[\s*>?\s*([\d.]+)s\
                          r"(?:\(\s*[\d─]*/?\d*\)\s+)?(\S+::\S+)\s+(\S+)\s*$")
 
 
+def target_dir(root, env):
+    """Cargo's build folder: $CARGO_TARGET_DIR (or CARGO_BUILD_TARGET_DIR) when
+    set, relative to the workspace, else target/. nextest's store is in it."""
+    chosen = env.get("CARGO_TARGET_DIR") or env.get("CARGO_BUILD_TARGET_DIR")
+    return os.path.join(root, chosen) if chosen else os.path.join(root, "target")
+
+
 def run_lesson(root, env, packages, lesson, tests, progress, own_store=None):
     """Run one lesson's tests; fill in each Test's outcome.
 
@@ -154,7 +161,7 @@ def run_lesson(root, env, packages, lesson, tests, progress, own_store=None):
     store (target/nextest), for a grading that runs beside another."""
     config = []
     if own_store is None:
-        store = os.path.join(root, "target", "nextest", PROFILE)
+        store = os.path.join(target_dir(root, env), "nextest", PROFILE)
     else:
         os.makedirs(own_store, exist_ok=True)
         with open(os.path.join(root, ".config", "nextest.toml"), encoding="utf-8") as f:
