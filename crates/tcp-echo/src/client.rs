@@ -6,6 +6,8 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -101,6 +103,10 @@ fn pipe(stream: Traced, addr: SocketAddr) -> anyhow::Result<()> {
             .try_clone()
             .with_context(|| format!("dup socket {addr}"))?,
     );
+    // Set once stdin is used up, before the FIN goes out: the server may echo
+    // the last bytes and close before this thread has returned from shutdown.
+    let input_ended = Arc::new(AtomicBool::new(false));
+    let sender_saw_end = Arc::clone(&input_ended);
     let sender = thread::spawn(move || -> anyhow::Result<u64> {
         let mut stdin = std::io::stdin().lock();
         let mut buf = vec![0u8; CHUNK];
@@ -119,6 +125,7 @@ fn pipe(stream: Traced, addr: SocketAddr) -> anyhow::Result<()> {
         }
         // End of input: send FIN. The server reads empty, finishes echoing,
         // and closes its side, which ends our reading below.
+        sender_saw_end.store(true, Ordering::SeqCst);
         to_server
             .shutdown(Shutdown::Write)
             .with_context(|| format!("shutdown {addr}"))?;
@@ -141,7 +148,7 @@ fn pipe(stream: Traced, addr: SocketAddr) -> anyhow::Result<()> {
     }
     stdout.flush().context("write stdout")?;
 
-    if !sender.is_finished() {
+    if !input_ended.load(Ordering::SeqCst) {
         // Still reading stdin, yet the server has gone: it closed early.
         bail!("recv {addr}: the server closed the connection before the end of input ({received} bytes echoed)");
     }
