@@ -12,6 +12,7 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
+use std::time::Duration;
 
 use blackbox::{program, Outcome, Program};
 use serde_json::{json, Value as Json};
@@ -601,6 +602,45 @@ fn set_reads_back_what_the_os_reports() {
             "ran `set {option}={asked}`; expected its line to show the value set ({asked}) and \
              the value getsockopt reads back, which on this kernel is {kept} (Linux doubles \
              buffer sizes and has a minimum); got {line:?}\n{}",
+            out.describe()
+        );
+    }
+}
+
+#[test]
+fn set_timeout_reads_back_seconds_and_microseconds() {
+    // SO_RCVTIMEO and SO_SNDTIMEO are a struct timeval: two longs, seconds
+    // and microseconds. Read back as two ints, or as seconds alone, the
+    // half second is lost. What this kernel keeps (it rounds to its tick):
+    let fresh = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )
+    .expect("socket");
+    let mut kept = Vec::new();
+    for asked in [Duration::from_millis(1500), Duration::from_millis(2250)] {
+        fresh.set_read_timeout(Some(asked)).expect("SO_RCVTIMEO");
+        let back = fresh
+            .read_timeout()
+            .expect("SO_RCVTIMEO")
+            .unwrap_or_default();
+        kept.push((back.as_secs(), back.subsec_micros()));
+    }
+
+    let out = sockopt_inspect().run(["set", "SO_RCVTIMEO=1.5", "SO_SNDTIMEO=2.25"], b"");
+    assert_eq!(out.code(), Some(0), "{}", out.describe());
+    for ((option, asked), (secs, usecs)) in [("SO_RCVTIMEO", "1.5"), ("SO_SNDTIMEO", "2.25")]
+        .into_iter()
+        .zip(kept)
+    {
+        let line = set_line(&out, option);
+        let wanted = format!("read back {secs} s {usecs} us");
+        assert!(
+            line.contains(&wanted),
+            "ran `set {option}={asked}`; getsockopt gives a struct timeval (seconds and \
+             microseconds), which this kernel reads back as {secs} s {usecs} us: expected its \
+             line to say `{wanted}`; got {line:?}\n{}",
             out.describe()
         );
     }

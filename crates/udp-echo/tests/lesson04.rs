@@ -334,10 +334,16 @@ fn largest_datagrams_go_through() {
             line.starts_with(&format!("recv {size} bytes from ")) && !line.contains("truncated"),
             "sent one {size}-byte datagram to a server with --buf-size 65536; got {line:?}"
         );
-        assert_eq!(
-            reply_lines(&out.stdout_text()).len(),
-            1,
-            "{}",
+        // The whole datagram must come back: a client reading with a small
+        // buffer (recvfrom(1024)) would say fewer bytes, or truncated.
+        let stdout = out.stdout_text();
+        let replies = reply_lines(&stdout);
+        let wanted = format!("reply from {}: {size} bytes", server.addr);
+        assert!(
+            replies == [wanted.as_str()],
+            "sent one {size}-byte datagram with `client --size {size}`; expected exactly one \
+             reply line `{wanted}` (the client's receive buffer must hold the whole datagram), \
+             got {replies:?}\n{}",
             out.describe()
         );
     }
