@@ -245,7 +245,7 @@ def trace_event(ev, proto, local, peer, **fields):
     f = _trace["file"]
     if f is None:
         return
-    event = {"t": time.monotonic_ns(), "ev": ev, "proto": proto, "local": local, "peer": peer}
+    event = {"t": fields.pop("t", None) or time.monotonic_ns(), "ev": ev, "proto": proto, "local": local, "peer": peer}
     data = fields.pop("data", None)
     if data is not None:
         event["len"] = len(data)
@@ -304,13 +304,15 @@ class Traced:
         return data
 
     def send(self, data, *flags):
+        t = time.monotonic_ns()  # a send is stamped when called
         n = self._call("send", self._sock.send, data, *flags)
-        trace_event("send", "tcp", self._local, self._peer, data=bytes(data[:n]))
+        trace_event("send", "tcp", self._local, self._peer, data=bytes(data[:n]), t=t)
         return n
 
     def sendall(self, data, *flags):
+        t = time.monotonic_ns()
         self._call("send", self._sock.sendall, data, *flags)
-        trace_event("send", "tcp", self._local, self._peer, data=bytes(data))
+        trace_event("send", "tcp", self._local, self._peer, data=bytes(data), t=t)
 
     def shutdown(self, how):
         self._call("shutdown", self._sock.shutdown, how)
@@ -351,15 +353,15 @@ class TracedUdp:
         trace_event("bind", "udp", self._local(), None)
 
     def sendto(self, data, addr):
-        peer = show_addr(addr)
+        peer, t = show_addr(addr), time.monotonic_ns()
         n = self._call("sendto", peer, self._sock.sendto, data, addr)
-        trace_event("sendto", "udp", self._local(), peer, data=bytes(data[:n]))
+        trace_event("sendto", "udp", self._local(), peer, data=bytes(data[:n]), t=t)
         return n
 
     def send(self, data):
-        peer = _addr(self._sock.getpeername)
+        peer, t = _addr(self._sock.getpeername), time.monotonic_ns()
         n = self._call("send", peer, self._sock.send, data)
-        trace_event("sendto", "udp", self._local(), peer, data=bytes(data[:n]))
+        trace_event("sendto", "udp", self._local(), peer, data=bytes(data[:n]), t=t)
         return n
 
     def recvfrom(self, size, *flags):

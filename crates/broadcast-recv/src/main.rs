@@ -38,9 +38,16 @@ pub struct Args {
     /// many milliseconds — from the start, or since the last one [default: wait forever].
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
+    /// Append one JSON line per socket event to FILE (README, "Traces";
+    /// `cargo run -p wire -- FILE` draws it).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    common::run_main(|| receiver::run(&args))
+    common::run_main(|| {
+        common::trace::start("broadcast-recv", args.trace.as_deref())?;
+        receiver::run(&args)
+    })
 }

@@ -32,7 +32,8 @@ const RECV_BUFFER: usize = 65_536;
 
 /// Bind, announce, then log every datagram until `--count` or `--timeout`.
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let socket = bind_shared(args.bind)?;
+    // With --trace, its bind and every recvfrom are logged.
+    let socket = common::trace::TracedUdp::bound(bind_shared(args.bind)?);
     let local = socket
         .local_addr()
         .with_context(|| format!("getsockname {}", args.bind))?;

@@ -57,9 +57,16 @@ pub struct Args {
     /// The datagram's content (UTF-8 text; an empty string is an empty datagram).
     #[arg(value_name = "MESSAGE")]
     pub message: String,
+    /// Append one JSON line per socket event to FILE (README, "Traces";
+    /// `cargo run -p wire -- FILE` draws it).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    common::run_main(|| sender::run(&args))
+    common::run_main(|| {
+        common::trace::start("broadcast-send", args.trace.as_deref())?;
+        sender::run(&args)
+    })
 }

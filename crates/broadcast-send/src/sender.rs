@@ -38,7 +38,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .into());
     }
     let broadcast_flag = !args.no_broadcast_flag;
-    let socket = open_socket(broadcast_flag)?;
+    // With --trace, every sendto is logged.
+    let socket = common::trace::TracedUdp::new(open_socket(broadcast_flag)?);
     let interval = Duration::from_millis(args.interval);
     let mut next = Instant::now();
     let mut sent: u64 = 0;
@@ -82,7 +83,7 @@ fn open_socket(broadcast_flag: bool) -> anyhow::Result<UdpSocket> {
 
 /// One `sendto`; logs `sent N bytes to ADDR`.
 fn send_one(
-    socket: &UdpSocket,
+    socket: &common::trace::TracedUdp,
     message: &[u8],
     to: SocketAddr,
     broadcast_flag: bool,

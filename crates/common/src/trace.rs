@@ -105,12 +105,20 @@ impl Event {
         local: Option<SocketAddr>,
         peer: Option<SocketAddr>,
     ) -> Event {
+        Event::at(now_ns(), ev, proto, local, peer)
+    }
+
+    /// An event that happened at `t` (a send is stamped when it was called:
+    /// its bytes may reach the peer's recv before the call returns).
+    pub fn at(
+        t: u64,
+        ev: &str,
+        proto: &str,
+        local: Option<SocketAddr>,
+        peer: Option<SocketAddr>,
+    ) -> Event {
         let mut line = String::with_capacity(160);
-        let _ = write!(
-            line,
-            "{{\"t\":{},\"ev\":\"{ev}\",\"proto\":\"{proto}\"",
-            now_ns()
-        );
+        let _ = write!(line, "{{\"t\":{t},\"ev\":\"{ev}\",\"proto\":\"{proto}\"");
         let mut event = Event { line };
         event.addr("local", local);
         event.addr("peer", peer);
@@ -306,13 +314,13 @@ impl Traced {
     }
 
     /// Record a send of `offered` bytes, of which `result` were taken.
-    pub fn note_send(&self, offered: &[u8], result: &io::Result<usize>) {
+    /// `t`: when the call was made ([`now_ns`] before it).
+    pub fn note_send(&self, t: u64, offered: &[u8], result: &io::Result<usize>) {
         if !enabled() {
             return;
         }
         match result {
-            Ok(n) => self
-                .event("send")
+            Ok(n) => Event::at(t, "send", "tcp", self.local, self.peer)
                 .bytes(&offered[..(*n).min(offered.len())])
                 .write(),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
@@ -353,8 +361,9 @@ impl Read for Traced {
 
 impl Write for Traced {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let t = if enabled() { now_ns() } else { 0 };
         let result = self.stream.write(buf);
-        self.note_send(buf, &result);
+        self.note_send(t, buf, &result);
         result
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -371,11 +380,12 @@ impl Drop for Traced {
 }
 
 /// A UDP socket's calls, traced: `sendto` and `recvfrom` carry the peer.
-pub fn sendto(socket: &UdpSocket, to: SocketAddr, result: &io::Result<usize>, data: &[u8]) {
+/// `t`: when the call was made ([`now_ns`] before it).
+pub fn sendto(socket: &UdpSocket, t: u64, to: SocketAddr, result: &io::Result<usize>, data: &[u8]) {
     if !enabled() {
         return;
     }
-    let event = Event::new("sendto", "udp", socket.local_addr().ok(), Some(to));
+    let event = Event::at(t, "sendto", "udp", socket.local_addr().ok(), Some(to));
     match result {
         Ok(n) => event.bytes(&data[..(*n).min(data.len())]).write(),
         Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
@@ -435,6 +445,75 @@ pub fn udp_error(socket: &UdpSocket, op: &str, peer: Option<SocketAddr>, err: &i
 pub fn udp_close(socket: &UdpSocket) {
     if enabled() {
         Event::new("close", "udp", socket.local_addr().ok(), None).write();
+    }
+}
+
+/// A UDP socket whose `send_to`, `send` and `recv_from` are traced (and
+/// its binding, when made with [`TracedUdp::bound`]); it derefs to the socket
+/// for everything else.
+pub struct TracedUdp {
+    socket: UdpSocket,
+}
+
+impl TracedUdp {
+    /// Wrap a socket; records nothing yet.
+    pub fn new(socket: UdpSocket) -> TracedUdp {
+        TracedUdp { socket }
+    }
+
+    /// Wrap a socket just bound: records `bind` with its address.
+    pub fn bound(socket: UdpSocket) -> TracedUdp {
+        if enabled() {
+            if let Ok(local) = socket.local_addr() {
+                listening("udp", local);
+            }
+        }
+        TracedUdp { socket }
+    }
+
+    /// `sendto`: one datagram to `to`.
+    pub fn send_to(&self, data: &[u8], to: SocketAddr) -> io::Result<usize> {
+        let t = if enabled() { now_ns() } else { 0 };
+        let result = self.socket.send_to(data, to);
+        sendto(&self.socket, t, to, &result, data);
+        result
+    }
+
+    /// `send` on a connected socket: one datagram to its peer.
+    pub fn send(&self, data: &[u8]) -> io::Result<usize> {
+        let t = if enabled() { now_ns() } else { 0 };
+        let result = self.socket.send(data);
+        if enabled() {
+            if let Ok(to) = self.socket.peer_addr() {
+                sendto(&self.socket, t, to, &result, data);
+            }
+        }
+        result
+    }
+
+    /// `recvfrom`: one datagram. (A datagram larger than `buf` is cut
+    /// without a word here: std does not say; use [`recvfrom`] where the
+    /// program learns it.)
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let result = self.socket.recv_from(buf);
+        match &result {
+            Ok((n, from)) => recvfrom(&self.socket, *from, buf.len(), &buf[..*n], false, None),
+            Err(err) => udp_error(&self.socket, "recvfrom", None, err),
+        }
+        result
+    }
+}
+
+impl std::ops::Deref for TracedUdp {
+    type Target = UdpSocket;
+    fn deref(&self) -> &UdpSocket {
+        &self.socket
+    }
+}
+
+impl Drop for TracedUdp {
+    fn drop(&mut self) {
+        udp_close(&self.socket);
     }
 }
 

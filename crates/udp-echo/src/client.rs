@@ -138,7 +138,7 @@ fn show_reply(reply: &[u8], fit: datagram::Fit) -> String {
 }
 
 struct Client {
-    socket: UdpSocket,
+    socket: common::trace::TracedUdp,
     addr: SocketAddr,
     connected: bool,
     timeout: Duration,
@@ -165,7 +165,7 @@ impl Client {
                 .with_context(|| format!("connect {addr}"))?;
         }
         Ok(Client {
-            socket,
+            socket: common::trace::TracedUdp::new(socket),
             addr,
             connected: args.connect,
             timeout: Duration::from_millis(args.timeout),

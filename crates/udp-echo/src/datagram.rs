@@ -111,7 +111,8 @@ impl RecvBuf {
         let received = recv_real_size(SockRef::from(socket), &mut self.buf);
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         let received = recv_flagged(SockRef::from(socket), &mut self.buf);
-        let (copied, fit, peer) = received?;
+        let (copied, fit, peer) =
+            received.inspect_err(|err| common::trace::udp_error(socket, "recvfrom", None, err))?;
         let peer = peer.as_socket().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidData, "sender is not an IP address")
         })?;
@@ -120,6 +121,13 @@ impl RecvBuf {
         // created, and the kernel only ever writes whole bytes into it, so
         // all of it — in particular the first `copied` bytes — is initialised.
         let data = unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), copied) };
+        // --trace: what fitted, and whether (and how much) was cut.
+        let (truncated, real) = match fit {
+            Fit::Whole => (false, None),
+            Fit::Truncated(real) => (true, Some(real)),
+            Fit::TruncatedUnknownSize => (true, None),
+        };
+        common::trace::recvfrom(socket, peer, self.buf.len(), data, truncated, real);
         Ok(Received { data, fit, peer })
     }
 }

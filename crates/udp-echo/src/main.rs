@@ -34,6 +34,10 @@ mod server;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Append one JSON line per socket event to FILE (README, "Traces";
+    /// `cargo run -p wire -- FILE` draws it).
+    #[arg(long, global = true, value_name = "FILE")]
+    trace: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -90,8 +94,11 @@ pub struct ClientArgs {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    common::run_main(|| match cli.command {
-        Command::Server(args) => server::run(&args),
-        Command::Client(args) => client::run(&args),
+    common::run_main(|| {
+        common::trace::start("udp-echo", cli.trace.as_deref())?;
+        match cli.command {
+            Command::Server(args) => server::run(&args),
+            Command::Client(args) => client::run(&args),
+        }
     })
 }

@@ -24,7 +24,8 @@ use crate::ServerArgs;
 pub fn run(args: &ServerArgs) -> anyhow::Result<()> {
     // Steps 1 and 2: socket(AF_INET, SOCK_DGRAM) and bind. From here on the
     // kernel queues every datagram addressed to this port.
-    let socket = common::net::udp_bind(args.bind)?;
+    // With --trace, its bind, every recvfrom and sendto are logged.
+    let socket = common::trace::TracedUdp::bound(common::net::udp_bind(args.bind)?);
     let local = socket
         .local_addr()
         .with_context(|| format!("getsockname {}", args.bind))?;

@@ -33,6 +33,26 @@ pub const FORMAT_VERSION: u64 = 1;
 /// ECONNRESET on Linux, the BSDs and macOS: the peer answered with RST.
 const ECONNRESET: &[i64] = &[104, 54];
 
+/// Do two socket addresses name the same socket? Equal, or one of them on
+/// the wildcard address (`0.0.0.0:P`, `[::]:P`: a socket bound to every
+/// address, which its peer sees at one of them) with the same port.
+pub fn same_socket(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let split = |s: &str| {
+        s.rsplit_once(':')
+            .map(|(h, p)| (h.to_string(), p.to_string()))
+    };
+    match (split(a), split(b)) {
+        (Some((ha, pa)), Some((hb, pb))) => {
+            let wild = |h: &str| h == "0.0.0.0" || h == "[::]";
+            pa == pb && (wild(&ha) || wild(&hb))
+        }
+        _ => false,
+    }
+}
+
 /// One socket event, as a trace line has it.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(default)]
@@ -232,7 +252,7 @@ impl Diagram {
                 columns.len() - 1
             });
             match e.ev.as_str() {
-                "listen" | "accept" => roles[col].0 = true,
+                "listen" | "accept" | "bind" => roles[col].0 = true,
                 "connect" => roles[col].1 = true,
                 _ => {}
             }
@@ -290,7 +310,10 @@ impl Diagram {
     /// The column a peer address belongs to: a traced one whose local
     /// address it is, if any.
     fn column_of(&self, addr: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.addr == addr)
+        self.columns
+            .iter()
+            .position(|c| c.addr == addr)
+            .or_else(|| self.columns.iter().position(|c| same_socket(&c.addr, addr)))
     }
 
     /// TCP: sends and recvs of each direction of each connection, matched
@@ -385,10 +408,12 @@ impl Diagram {
             }
             let Some(from) = e.peer.clone() else { continue };
             let col = self.rows[r].column;
-            let candidate = (0..r).find(|&s| {
+            // Any row: a sender stamps its sendto when it calls it, but the
+            // two clocks are read by two processes.
+            let candidate = (0..self.rows.len()).find(|&s| {
                 let se = &self.rows[s].event;
                 se.is("sendto")
-                    && se.local.as_deref() == Some(from.as_str())
+                    && se.local.as_deref().is_some_and(|l| same_socket(l, &from))
                     && self.rows[s].column != col
                     && !taken.contains_key(&(s, col))
                     && se.text.starts_with(&e.text)
