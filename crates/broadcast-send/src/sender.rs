@@ -123,7 +123,7 @@ mod tests {
         // Loopback's broadcast address: the attempt never leaves the machine.
         let to: SocketAddr = "127.255.255.255:9".parse().unwrap();
         let socket = open_socket(false).unwrap();
-        let err = send_one(&socket, b"x", to, false).unwrap_err();
+        let err = send_one(&common::trace::TracedUdp::new(socket), b"x", to, false).unwrap_err();
         let line = format!("{err:#}");
         assert!(line.starts_with("send to 127.255.255.255:9: "), "{line}");
         assert!(line.ends_with("— SO_BROADCAST is off"), "{line}");
