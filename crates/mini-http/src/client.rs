@@ -172,7 +172,8 @@ fn show_lines(out: &mut impl Write, prefix: &str, bytes: &[u8]) -> io::Result<()
 
 /// A connection with the bytes read past the current response.
 struct Conn {
-    stream: TcpStream,
+    /// With --trace, its reads and writes are logged as recvs and sends.
+    stream: common::trace::Traced,
     addr: SocketAddr,
     buffered: Vec<u8>,
 }
@@ -219,7 +220,7 @@ pub fn run(req: &ClientRequest) -> anyhow::Result<()> {
             }
             conn = Some((
                 Conn {
-                    stream,
+                    stream: common::trace::Traced::connected(stream),
                     addr,
                     buffered: Vec::new(),
                 },

@@ -42,6 +42,10 @@ use common::UsageError;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Append one JSON line per socket event to FILE (README, "Traces";
+    /// `cargo run -p wire -- FILE` draws it).
+    #[arg(long, global = true, value_name = "FILE")]
+    trace: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -166,6 +170,7 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 fn main() -> ExitCode {
     common::run_main(|| {
         let cli = Cli::parse();
+        common::trace::start("mini-http", cli.trace.as_deref())?;
         // No subcommand: exactly `mini-http serve` with every default.
         let command = match cli.command {
             Some(command) => command,

@@ -426,6 +426,7 @@ impl Worker {
     fn close(&mut self, slot: usize) {
         if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
             let _ = self.poll.registry().deregister(&mut conn.stream);
+            conn.ends.note("close");
             if conn.standing.counted.swap(false, Ordering::AcqRel) {
                 self.active.fetch_sub(1, Ordering::AcqRel);
             }
@@ -499,10 +500,17 @@ struct Conn {
     head_started: Option<Instant>,
     /// When the connection last made progress (idle and body timeouts).
     last_progress: Instant,
+    /// --trace: the connection's addresses, for its events.
+    ends: common::trace::Ends,
 }
 
 impl Conn {
     fn new(stream: TcpStream, peer: SocketAddr, standing: Arc<Standing>, rejected: bool) -> Conn {
+        let ends = common::trace::Ends {
+            local: stream_local(&stream),
+            peer: Some(peer),
+        };
+        ends.note("accept");
         Conn {
             stream,
             peer,
@@ -517,6 +525,7 @@ impl Conn {
             close_after_output: false,
             head_started: None,
             last_progress: Instant::now(),
+            ends,
         }
     }
 
@@ -566,6 +575,9 @@ impl Conn {
                 // Half-close: the client reads EOF after our last response,
                 // while we keep reading so unread input cannot cause a reset.
                 let _ = self.stream.shutdown(Shutdown::Write);
+                if common::trace::enabled() {
+                    self.ends.event("shutdown").string("how", "write").write();
+                }
                 self.phase = Phase::Lingering {
                     until: Instant::now() + LINGER,
                 };
@@ -577,7 +589,12 @@ impl Conn {
                 // event would ever come for bytes we have already read.
                 continue;
             }
-            match self.stream.read(ctx.scratch) {
+            let read = self.stream.read(ctx.scratch);
+            match &read {
+                Ok(n) => self.ends.recv(ctx.scratch.len(), &ctx.scratch[..*n]),
+                Err(err) => self.ends.error("recv", err),
+            }
+            match read {
                 Ok(0) => {
                     // recv returned 0: the client closed its side (lesson 1).
                     // Whatever is left in `input` is an unfinished request.
@@ -847,6 +864,7 @@ impl Conn {
         loop {
             if self.out_pos < self.output.len() {
                 let pending = &self.output[self.out_pos..];
+                let t = common::trace::now_ns();
                 let written = if self.file.is_some() {
                     send_more(&self.stream, pending)
                 } else {
@@ -855,6 +873,7 @@ impl Conn {
                 match written {
                     Ok(0) => return Err(ErrorKind::WriteZero.into()),
                     Ok(n) => {
+                        self.ends.send(t, &pending[..n]);
                         self.out_pos += n;
                         self.last_progress = Instant::now();
                     }
@@ -1028,6 +1047,15 @@ fn send_more(stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
 #[cfg(not(target_os = "linux"))]
 fn send_more(mut stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
     stream.write(bytes)
+}
+
+/// The stream's own address, when tracing (a syscall saved otherwise).
+fn stream_local(stream: &TcpStream) -> Option<SocketAddr> {
+    if common::trace::enabled() {
+        stream.local_addr().ok()
+    } else {
+        None
+    }
 }
 
 /// The request line as far as it arrived, for the log of a refused request.

@@ -688,7 +688,7 @@ impl Diagram {
                 }
                 out.push_str(&Self::column_letter(c));
                 out.push_str(": ");
-                out.push_str(&describe(row, false));
+                out.push_str(&describe(&stable(row), false));
                 for a in self.arrows_from(r) {
                     let to = &self.rows[a.to_row];
                     out.push_str(&format!(
@@ -718,6 +718,21 @@ impl Diagram {
         }
         out
     }
+}
+
+/// A row as the structure shows it: the text cut to what does not change
+/// from run to run — the first line of an HTTP head (its Date and Host
+/// lines do).
+fn stable(row: &Row) -> Row {
+    let mut row = row.clone();
+    let text = &row.event.text;
+    let text = match text.find("\\r\\n") {
+        Some(end) => format!("{}\\r\\n…", &text[..end]),
+        None => text.clone(),
+    };
+    row.event.text = text;
+    row.event.more = 0;
+    row
 }
 
 /// A row in words: `s1 send 1 B "a"`, `r1 recv 5 B "abcde"`, `close`.
