@@ -689,9 +689,12 @@ impl Diagram {
                 out.push_str(&Self::column_letter(c));
                 out.push_str(": ");
                 out.push_str(&describe(&stable(row), false));
+                // Arrow ends sorted by name: which of two receivers read
+                // first is the scheduler's choice.
+                let mut ends: Vec<String> = Vec::new();
                 for a in self.arrows_from(r) {
                     let to = &self.rows[a.to_row];
-                    out.push_str(&format!(
+                    ends.push(format!(
                         " -> {}{}",
                         Self::column_letter(to.column),
                         if to.tag.is_empty() {
@@ -703,7 +706,7 @@ impl Diagram {
                 }
                 for a in self.arrows_to(r) {
                     let from = &self.rows[a.from_row];
-                    out.push_str(&format!(
+                    ends.push(format!(
                         " <- {}{}",
                         Self::column_letter(from.column),
                         if from.tag.is_empty() {
@@ -713,6 +716,8 @@ impl Diagram {
                         }
                     ));
                 }
+                ends.sort();
+                out.push_str(&ends.concat());
                 out.push('\n');
             }
         }
