@@ -70,6 +70,7 @@ impl Conn {
         stream.set_read_timeout(Some(CONN_TIMEOUT))?;
         stream.set_write_timeout(Some(CONN_TIMEOUT))?;
         let local = stream.local_addr()?;
+        crate::wire_view::record("connect", local, addr, None);
         step(format!("{name}: connected to {addr} from {local}"));
         Ok(Conn {
             stream,
@@ -117,7 +118,9 @@ impl Conn {
             crate::report::replace_repro(&old, new.clone());
             repro(new);
         }
+        crate::wire_view::record("send", self.local, self.peer, Some(bytes));
         if let Err(err) = self.stream.write_all(bytes) {
+            crate::wire_view::record_error("send", self.local, self.peer, &err);
             panic!(
                 "{}: sending {} bytes to {} failed: {err}{}",
                 self.name,
@@ -163,7 +166,9 @@ impl Conn {
                 ));
             }
             let _ = self.stream.set_read_timeout(Some(left));
-            match self.stream.read(&mut got[filled..]) {
+            let read = self.stream.read(&mut got[filled..]);
+            self.wire_read(&read, &got[filled..]);
+            match read {
                 Ok(0) => {
                     got.truncate(filled);
                     return Err((got, "the server closed the connection".to_string()));
@@ -238,6 +243,7 @@ impl Conn {
     pub fn shutdown_write(&mut self) {
         step(format!("{}: closed its sending side (FIN)", self.name));
         let _ = self.stream.shutdown(Shutdown::Write);
+        crate::wire_view::record_shutdown(self.local, self.peer);
     }
 
     /// Wait for the server to close its side: end of file (anything that
@@ -262,7 +268,9 @@ impl Conn {
                 );
             }
             let _ = self.stream.set_read_timeout(Some(left));
-            match self.stream.read(&mut chunk) {
+            let read = self.stream.read(&mut chunk);
+            self.wire_read(&read, &chunk);
+            match read {
                 Ok(0) => {
                     step(format!("{}: the server closed the connection", self.name));
                     return;
@@ -279,6 +287,24 @@ impl Conn {
                     return;
                 }
             }
+        }
+    }
+}
+
+impl Conn {
+    /// One read, for the wire view: the bytes it returned (0: the server's
+    /// FIN), or the error (a reset is drawn as RST). A timeout is no event.
+    fn wire_read(&self, read: &io::Result<usize>, buf: &[u8]) {
+        match read {
+            Ok(n) => crate::wire_view::record("recv", self.local, self.peer, Some(&buf[..*n])),
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::Interrupted
+                        | io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                ) => {}
+            Err(err) => crate::wire_view::record_error("recv", self.local, self.peer, err),
         }
     }
 }

@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 mod conn;
 mod process;
 mod report;
+mod wire_view;
 
 pub use conn::Conn;
 pub use report::{diff_bytes, printf_arg, quietly, repro, see, step, text};

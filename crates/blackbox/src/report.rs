@@ -131,9 +131,10 @@ pub(crate) fn install_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
-            let report = LOG
+            let mut report = LOG
                 .try_with(|log| render(&log.borrow()))
                 .unwrap_or_default();
+            report.push_str(&crate::wire_view::render());
             if !report.is_empty() {
                 eprintln!("{report}");
             }

@@ -552,6 +552,9 @@ impl Diagram {
         for (partner, ghost, ghost_sends) in ghosts {
             let p = map[partner];
             let e = &self.rows[p].event;
+            // Into a column nobody traced, a send is just bytes sent: only a
+            // traced peer that has no recv for them did not receive them.
+            let untraced = self.columns[self.rows[ghost].column].trace.is_none();
             let kind = match e.ev.as_str() {
                 "connect" | "accept" => ArrowKind::Connect,
                 "shutdown" => ArrowKind::Fin,
@@ -559,6 +562,8 @@ impl Diagram {
                 "error" => ArrowKind::Reset,
                 "sendto" | "recvfrom" if e.truncated => ArrowKind::Truncated,
                 "sendto" | "recvfrom" if ghost_sends => ArrowKind::Datagram,
+                "send" if untraced => ArrowKind::Data,
+                "sendto" if untraced => ArrowKind::Datagram,
                 "send" | "sendto" => ArrowKind::Unreceived,
                 _ => ArrowKind::Data,
             };

@@ -209,7 +209,7 @@ fn a_one_sided_trace_draws_the_untraced_peer_as_its_own_column() {
     assert_eq!(d.columns[1].addr, SERVER);
     let unreceived = arrows(&d)
         .iter()
-        .filter(|(_, to, k)| to == "ghost" && *k == ArrowKind::Unreceived)
+        .filter(|(_, to, k)| to == "ghost" && *k == ArrowKind::Data)
         .count();
     assert_eq!(unreceived, 5, "{:?}", arrows(&d));
 }

@@ -1,0 +1,159 @@
+//! The test's conversation on the wire, drawn when the test fails.
+//!
+//! Every [`Conn`](crate::Conn) call records what the test's socket did —
+//! connect, each send, each read as it really came back (how many bytes,
+//! and when), the half-close, the server's close or reset — in the same
+//! events a program's `--trace` writes (README "Traces"). When the test
+//! fails, the report shows them as a `wire` diagram seen from the test's
+//! side: text under the failure, and an SVG file it names
+//! (`target/wire/TEST.svg`) for a browser.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// Bytes of a send or recv shown in its label (as `--trace` does).
+const SHOWN: usize = 64;
+
+thread_local! {
+    static EVENTS: RefCell<Vec<wire::Event>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Nanoseconds since this test process first recorded anything.
+fn now_ns() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// One event of the test's socket `local` talking to `peer`.
+pub(crate) fn record(ev: &str, local: SocketAddr, peer: SocketAddr, bytes: Option<&[u8]>) {
+    let mut event = wire::Event {
+        t: now_ns(),
+        ev: ev.to_string(),
+        proto: "tcp".into(),
+        local: Some(local.to_string()),
+        peer: Some(peer.to_string()),
+        ..wire::Event::default()
+    };
+    if let Some(bytes) = bytes {
+        event.len = Some(bytes.len() as u64);
+        event.text = crate::report::text(&bytes[..bytes.len().min(SHOWN)]);
+        event.more = bytes.len().saturating_sub(SHOWN) as u64;
+    }
+    let _ = EVENTS.try_with(|events| events.borrow_mut().push(event));
+}
+
+/// The test's half-close (FIN).
+pub(crate) fn record_shutdown(local: SocketAddr, peer: SocketAddr) {
+    let event = wire::Event {
+        t: now_ns(),
+        ev: "shutdown".into(),
+        proto: "tcp".into(),
+        local: Some(local.to_string()),
+        peer: Some(peer.to_string()),
+        how: Some("write".into()),
+        ..wire::Event::default()
+    };
+    let _ = EVENTS.try_with(|events| events.borrow_mut().push(event));
+}
+
+/// A failed call (`recv`: a reset shows as RST).
+pub(crate) fn record_error(op: &str, local: SocketAddr, peer: SocketAddr, err: &std::io::Error) {
+    let mut event = wire::Event {
+        t: now_ns(),
+        ev: "error".into(),
+        proto: "tcp".into(),
+        local: Some(local.to_string()),
+        peer: Some(peer.to_string()),
+        op: Some(op.into()),
+        error: Some(err.to_string()),
+        ..wire::Event::default()
+    };
+    event.errno = err.raw_os_error().map(i64::from);
+    let _ = EVENTS.try_with(|events| events.borrow_mut().push(event));
+}
+
+/// Where a failed test's SVG goes: `target/wire/` in the workspace.
+fn svg_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/wire")
+}
+
+/// The report's wire section: the diagram as text, and the SVG file
+/// written for it. Empty when the test made no connection.
+pub(crate) fn render() -> String {
+    let events = EVENTS
+        .try_with(|events| events.borrow().clone())
+        .unwrap_or_default();
+    if events.is_empty() {
+        return String::new();
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("test")
+        .rsplit("::")
+        .next()
+        .unwrap_or("test")
+        .to_string();
+    let trace = wire::Trace {
+        program: "the test".into(),
+        events,
+    };
+    let diagram = wire::Diagram::build(&[trace], wire::Options { max_rows: 40 });
+    let mut out = String::from(
+        "\n--- on the wire, from the test's side (ms since its first connect; `wire` diagram) ---\n",
+    );
+    out.push_str(&wire::render::text(&diagram));
+    let dir = svg_dir();
+    let file: String = test
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let path = dir.join(format!("{file}.svg"));
+    let svg = wire::render::svg(&diagram, &format!("{test}: the test's conversation"));
+    match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, svg)) {
+        Ok(()) => {
+            let shown = path.canonicalize().unwrap_or(path).display().to_string();
+            out.push_str(&format!("  (drawn as SVG: {shown})\n"));
+        }
+        Err(err) => out.push_str(&format!("  (no SVG: {}: {err})\n", path.display())),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conversation_renders_as_text_and_an_svg_file() {
+        let local: SocketAddr = "127.0.0.1:50000".parse().unwrap();
+        let peer: SocketAddr = "127.0.0.1:9001".parse().unwrap();
+        record("connect", local, peer, None);
+        record("send", local, peer, Some(b"hello"));
+        record("recv", local, peer, Some(b"hel"));
+        record("recv", local, peer, Some(b""));
+        let view = render();
+        assert!(view.contains("s1 send 5 B \"hello\""), "{view}");
+        assert!(view.contains("r1 recv 3 B \"hel\""), "{view}");
+        assert!(view.contains("r2 recv 0 B (peer closed)"), "{view}");
+        assert!(
+            view.contains("not traced"),
+            "the server is the untraced column: {view}"
+        );
+        let svg = view
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("(drawn as SVG: "))
+            .and_then(|l| l.strip_suffix(')'))
+            .expect("names its SVG file");
+        let text = std::fs::read_to_string(svg).expect("SVG written");
+        assert!(text.starts_with("<svg"));
+    }
+}
