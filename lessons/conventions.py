@@ -375,6 +375,15 @@ class TracedUdp:
                     asked=size, data=data)
         return data
 
+    def recvfrom_into(self, buf, size=0, flags=0):
+        """With MSG_TRUNC (Linux) the count is the datagram's real size."""
+        n, addr = self._call("recvfrom", None, self._sock.recvfrom_into, buf, size, flags)
+        asked = size or len(buf)
+        extra = {"truncated": True, "size": n} if n > asked else {}
+        trace_event("recvfrom", "udp", self._local(), show_addr(addr), asked=asked,
+                    data=bytes(buf[:min(n, asked)]), **extra)
+        return n, addr
+
     def recvmsg(self, size, *rest):
         data, anc, flags, addr = self._call("recvfrom", None, self._sock.recvmsg, size, *rest)
         extra = {"truncated": True} if flags & getattr(socket, "MSG_TRUNC", 0) else {}
@@ -387,9 +396,14 @@ class TracedUdp:
         self._sock.close()
 
 
-def traced_udp(sock):
-    """A UDP socket, traced when --trace is on (the socket itself otherwise)."""
-    return TracedUdp(sock) if _trace["file"] is not None else sock
+def traced_udp(sock, bound=False):
+    """A UDP socket, traced when --trace is on (the socket itself otherwise);
+    `bound`: it has just been bound (a `bind` event)."""
+    if _trace["file"] is None:
+        return sock
+    if bound:
+        trace_event("bind", "udp", _addr(sock.getsockname), None)
+    return TracedUdp(sock)
 
 
 def traced_tcp(sock, ev=None):

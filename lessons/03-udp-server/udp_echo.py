@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from conventions import (byte_count, fail, log, parse_addr, positive,  # noqa: E402
-                         show_addr, show_bytes, warn)
+                         show_addr, show_bytes, warn, add_trace_arg, start_trace, traced_udp)
 
 MAX_BUF_SIZE = 65536  # more than any UDP payload: recvfrom(65536) never cuts one
 FILLER = b"0123456789abcdefghijklmnopqrstuvwxyz"  # --size: a cut shows where it fell
@@ -76,6 +76,7 @@ def serve(args):
     except OSError as err:
         fail(f"bind {where}", err)
     local = show_addr(sock.getsockname())  # the real port, when --bind asked for 0
+    sock = traced_udp(sock, bound=True)  # --trace: each recvfrom and sendto
     log(f"listening on {local}")
 
     # region: recvfrom-sendto — loop until --count: recv_datagram(sock, buf_size) gives data, sender and note; log `recv N bytes from PEER` + note; sendto the same bytes back to that sender
@@ -124,6 +125,7 @@ def client(args, usage):
             sock.connect(addr)
     except OSError as err:
         fail(f"{'connect' if args.connect else 'socket'} {where}", err)
+    sock = traced_udp(sock)  # --trace: each sendto and recvfrom
 
     def ask(data, show):
         """Send data as one datagram and print the reply from addr, or fail when the time is up."""
@@ -228,12 +230,14 @@ def main():
                           "65527 over IPv6")
     cli.add_argument("--connect", action="store_true",
                      help="connect() the socket to ADDR first: the kernel filters senders, ICMP errors show")
+    add_trace_arg(server, cli)
     argv = sys.argv[1:]
     if argv[:1] == ["client"]:
         # Intermixed: options may also follow ADDR and the messages, as with clap.
         args = cli.parse_intermixed_args(argv[1:], argparse.Namespace(command="client"))
     else:
         args = parser.parse_args(argv)
+    start_trace("udp-echo", args.trace)
     try:
         serve(args) if args.command == "server" else client(args, cli.error)
     except KeyboardInterrupt:

@@ -19,7 +19,8 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from conventions import fail, log, parse_addr, positive, show_addr, show_bytes  # noqa: E402
+from conventions import (fail, log, parse_addr, positive, show_addr, show_bytes,  # noqa: E402
+                         add_trace_arg, start_trace, traced_udp)
 
 
 def bind_shared(family, host, port):
@@ -48,9 +49,11 @@ def main():
                         help="exit 0 after N datagrams (default: never)")
     parser.add_argument("--timeout", type=positive, default=None, metavar="MS",
                         help="exit 1 when no datagram arrives for MS milliseconds (default: never)")
+    add_trace_arg(parser)
     args = parser.parse_args()
+    start_trace("broadcast-recv", args.trace)
 
-    s = bind_shared(*args.bind)
+    s = traced_udp(bind_shared(*args.bind), bound=True)  # --trace: each recvfrom
     local = show_addr(s.getsockname())
     if args.timeout:
         s.settimeout(args.timeout / 1000)   # for each recvfrom: the clock restarts every datagram

@@ -21,7 +21,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from conventions import fail, log, parse_addr, reason, show_addr  # noqa: E402
+from conventions import (fail, log, parse_addr, reason, show_addr,  # noqa: E402
+                         add_trace_arg, start_trace, traced_udp)
 
 MIN_INTERVAL_MS = 10      # below this, a repeated broadcast needs --force
 MAX_DATAGRAM = 65507      # 65,535 - 20 (IP header) - 8 (UDP header)
@@ -52,7 +53,9 @@ def main():
                         help="leave SO_BROADCAST off, to see the OS refuse")
     parser.add_argument("--force", action="store_true", help="allow --interval below 10 ms")
     parser.add_argument("message", metavar="MESSAGE", help="the datagram's content")
+    add_trace_arg(parser)
     args = parser.parse_args()
+    start_trace("broadcast-send", args.trace)
 
     family, host, port = args.to
     to = show_addr((host, port))
@@ -72,6 +75,7 @@ def main():
         # region: so-broadcast — s.setsockopt(SOL_SOCKET, SO_BROADCAST, 1): without it the kernel refuses to send to a broadcast address (EACCES)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)   # the notes' line
         # endregion: so-broadcast
+    s = traced_udp(s)  # --trace: each sendto
     beat = time.monotonic()
     sent = 0
     try:
