@@ -187,6 +187,21 @@ class ResultsTest(unittest.TestCase):
         self.assertEqual(tests_[2].message, "step 1: started the server")
         self.assertEqual(tests_[1].duration, 1.25)
 
+    def test_a_failure_keeps_its_wire_view_but_not_the_backtrace(self):
+        stderr = "\n".join([
+            "step 1: the test's connection: sent 10 bytes: \"0123456789\"",
+            "thread 'x' (1) panicked at tests/lesson01.rs:1:1:",
+            "expected 10 bytes back, got 7",
+            "stack backtrace:",
+            "   0: __rustc::rust_begin_unwind",
+            "--- on the wire, from the test's side (ms since its first connect; `wire` diagram) ---",
+            "     0.028  s1 send 10 B \"0123456789\"  → B",
+        ])
+        message = tests.why_failed(stderr)
+        self.assertIn("expected 10 bytes back, got 7", message)
+        self.assertNotIn("rust_begin_unwind", message)
+        self.assertTrue(message.endswith("s1 send 10 B \"0123456789\"  → B"), message)
+
     def test_gradescope_file_is_valid_and_adds_up(self):
         lesson = self.lesson()
         data = report.gradescope([lesson], 17.2, {"tcp-echo": "python3 x.py"}, 1000)

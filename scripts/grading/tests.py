@@ -307,13 +307,19 @@ LIBTEST_HEADER = re.compile(r"^(running \d+ tests?|test \S+ \.\.\. .*)$")
 def why_failed(text):
     """A failed test's own message, without Rust's panic framing and backtrace."""
     lines = []
-    for line in text.strip().splitlines():
+    all_lines = text.strip().splitlines()
+    for line in all_lines:
         if line.startswith("thread '") and " panicked at " in line:
             continue
         if (line.startswith("note: run with `RUST_BACKTRACE") or line.startswith("stack backtrace:")
                 or line.startswith("note: Some details are omitted")):
             break
         lines.append(line)
+    # blackbox's report ends with the test's conversation drawn on the wire
+    # (after the backtrace): keep that section, it shows what came back when.
+    wire = next((i for i, line in enumerate(all_lines) if line.startswith("--- on the wire")), None)
+    if wire is not None and all_lines[wire] not in lines:
+        lines += [""] + all_lines[wire:]
     message = "\n".join(lines).strip()
     limit = 6000
     return message[:limit] + ("\n… (cut)" if len(message) > limit else "")
