@@ -315,9 +315,10 @@ class Traced:
         trace_event("send", "tcp", self._local, self._peer, data=bytes(data), t=t)
 
     def shutdown(self, how):
+        t = time.monotonic_ns()  # stamped when called: the peer may read the FIN first
         self._call("shutdown", self._sock.shutdown, how)
         name = {socket.SHUT_RD: "read", socket.SHUT_WR: "write"}.get(how, "both")
-        trace_event("shutdown", "tcp", self._local, self._peer, how=name)
+        trace_event("shutdown", "tcp", self._local, self._peer, how=name, t=t)
 
     def close(self):
         if not self._closed:

@@ -281,6 +281,9 @@ impl Traced {
 
     /// `shutdown(how)`: `write` sends FIN (the peer's recv returns empty).
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        // Stamped when called, as a send is: the peer may read the FIN
+        // before this call has returned.
+        let t = if enabled() { now_ns() } else { 0 };
         let result = self.stream.shutdown(how);
         if enabled() {
             let how_name = match how {
@@ -289,7 +292,9 @@ impl Traced {
                 Shutdown::Both => "both",
             };
             match &result {
-                Ok(()) => self.event("shutdown").string("how", how_name).write(),
+                Ok(()) => Event::at(t, "shutdown", "tcp", self.local, self.peer)
+                    .string("how", how_name)
+                    .write(),
                 Err(err) => self.event("error").error("shutdown", err).write(),
             }
         }

@@ -113,6 +113,7 @@ pub fn serve(config: ServerConfig, app: App) -> anyhow::Result<()> {
             .context("start worker thread")?;
         workers.push((sender, waker));
     }
+    common::trace::listening("tcp", local);
     common::announce_listening(local);
     accept_loop(&listener, local, &config, &workers, &active);
     Ok(())
