@@ -39,7 +39,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from conventions import (fail, listen_and_announce, log, parse_addr, reason,  # noqa: E402
-                         serve_each_client, show_addr, show_bytes, warn)
+                         serve_each_client, show_addr, show_bytes, warn,
+                         add_trace_arg, start_trace, traced_tcp)
 
 LINGER = 2.0  # seconds a closing connection's input is drained, so our close is not a reset
 TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -1152,7 +1153,7 @@ def fetch(args):
         if conn is None or conn[1] != authority:
             addr = ("127.0.0.1" if host.lower() == "localhost" else host, port)
             try:
-                sock = socket.create_connection(addr, timeout=args.timeout)
+                sock = traced_tcp(socket.create_connection(addr, timeout=args.timeout), "connect")
             except OSError as err:
                 fail(f"connect {show_addr(addr)}", err)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -1342,6 +1343,7 @@ def main():
     request.add_argument("-d", "--data", help="request body (sent as application/x-www-form-urlencoded)")
     client_options(request)
 
+    add_trace_arg(serve, get, request)
     argv = sys.argv[1:]
     subparsers = {"get": get, "request": request}
     if argv[:1] and argv[0] in subparsers:  # options after URLs, as clap allows (README)
@@ -1350,6 +1352,7 @@ def main():
         args = parser.parse_args(argv)
     if args.command is None:  # no subcommand: exactly `serve` with every default
         args = serve.parse_args([], argparse.Namespace(command="serve"))
+    start_trace("mini-http", args.trace)
     if args.command in (None, "serve"):
         run_server(serve, args)
     else:
