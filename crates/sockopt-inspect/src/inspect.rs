@@ -44,11 +44,28 @@ pub fn open_samples(skipped: &mut Vec<String>) -> anyhow::Result<Vec<Sample>> {
     let server = listener
         .local_addr()
         .context("getsockname of the listener")?;
+    common::trace::listening("tcp", server);
     let client = common::net::tcp_connect(server)?;
     let (accepted, _) = listener
         .accept()
         .with_context(|| format!("accept {server}"))?;
     let udp = common::net::udp_bind(loopback)?;
+    // --trace: the samples' handshake, each side as the kernel reports it.
+    if common::trace::enabled() {
+        let ends = common::trace::Ends {
+            local: client.local_addr().ok(),
+            peer: Some(server),
+        };
+        ends.note("connect");
+        let ends = common::trace::Ends {
+            local: Some(server),
+            peer: accepted.peer_addr().ok(),
+        };
+        ends.note("accept");
+        if let Ok(local) = udp.local_addr() {
+            common::trace::listening("udp", local);
+        }
+    }
     let mut samples = vec![
         Sample {
             name: "listener",

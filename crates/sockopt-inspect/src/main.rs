@@ -50,6 +50,10 @@ struct Cli {
     /// Print one JSON document instead of text.
     #[arg(long)]
     json: bool,
+    /// Append one JSON line per socket event to FILE (README, "Traces"):
+    /// the sample sockets' listen, connect, accept and bind.
+    #[arg(long, global = true, value_name = "FILE")]
+    trace: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -115,7 +119,10 @@ enum Closer {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    common::run_main(|| run(cli))
+    common::run_main(|| {
+        common::trace::start("sockopt-inspect", cli.trace.as_deref())?;
+        run(cli)
+    })
 }
 
 #[cfg(unix)]
