@@ -118,6 +118,11 @@ def frame(framing, message):
 
 # ------------------------------------------------------------------- server
 
+def counted(n, what):
+    """`1 read`, `2 reads`, `0 messages`."""
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
 def serve(args):
     listener = listen_and_announce(args.bind)
 
@@ -132,7 +137,8 @@ def serve(args):
             warn(f"recv {peer}", err)
         finally:
             conn.close()  # unread bytes left behind: the kernel sends RST, not FIN
-        log(f"summary {peer}: {counts['reads']} reads, {counts['messages']} messages")
+        log(f"summary {peer}: {counted(counts['reads'], 'read')}, "
+            f"{counted(counts['messages'], 'message')}")
 
     serve_each_client(listener, serve_client, max_clients=args.max_clients,
                       log_connected=not args.quiet)

@@ -75,10 +75,19 @@ fn serve_client(stream: TcpStream, peer: SocketAddr, settings: Settings) {
         Some(framing) => recv_messages(stream, peer, framing, settings, &mut counts),
     }
     say!(
-        "summary {peer}: {} reads, {} messages",
-        counts.reads,
-        counts.messages
+        "summary {peer}: {}, {}",
+        counted(counts.reads, "read"),
+        counted(counts.messages, "message")
     );
+}
+
+/// `1 read`, `2 reads`, `0 messages`.
+fn counted(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 #[derive(Default)]

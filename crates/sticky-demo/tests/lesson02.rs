@@ -104,16 +104,21 @@ fn line_frame(message: &[u8]) -> Vec<u8> {
     frame
 }
 
-/// `summary PEER: R reads, M messages` → (PEER, R, M).
+/// `summary PEER: R reads, M messages` → (PEER, R, M). A count of one may be
+/// singular (`1 read`, `1 message`), as the reference prints it, or not.
 fn parse_summary(line: &str) -> Option<(String, u64, u64)> {
     let rest = line.strip_prefix("summary ")?;
     let (peer, counts) = rest.split_once(": ")?;
-    let (reads, messages) = counts.split_once(" reads, ")?;
-    let messages = messages.strip_suffix(" messages")?;
+    let (reads, messages) = counts.split_once(", ")?;
+    let count = |text: &str, word: &str| -> Option<u64> {
+        let (n, unit) = text.trim().split_once(' ')?;
+        let n: u64 = n.parse().ok()?;
+        (unit == format!("{word}s") || (n == 1 && unit == word)).then_some(n)
+    };
     Some((
         peer.to_string(),
-        reads.trim().parse().ok()?,
-        messages.trim().parse().ok()?,
+        count(reads, "read")?,
+        count(messages, "message")?,
     ))
 }
 
@@ -688,10 +693,10 @@ fn quiet_logs_only_the_summary() {
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
     assert_eq!(conn.message_count, 2);
-    assert_eq!(
-        conn.lines,
-        vec![format!("summary {peer}: {} reads, 2 messages", conn.reads)],
-        "with --quiet the only stdout line of a connection is its summary"
+    assert!(
+        conn.lines.len() == 1 && parse_summary(&conn.lines[0]).is_some(),
+        "with --quiet the only stdout line of a connection is its summary; got {:?}",
+        conn.lines
     );
 }
 
