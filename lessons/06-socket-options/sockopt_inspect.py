@@ -29,7 +29,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from conventions import fail, log, parse_addr, reason, show_addr  # noqa: E402
+from conventions import (add_trace_arg, fail, log, parse_addr, reason, show_addr,  # noqa: E402
+                         start_trace, trace_event)
 
 # ------------------------------------------------------------------ the table
 
@@ -219,10 +220,15 @@ def make_sockets():
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as every server here does
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
+    server = show_addr(listener.getsockname())
+    trace_event("listen", "tcp", server, None)  # --trace: the samples' handshake, both sides
     client = socket.create_connection(listener.getsockname())
     conn, _ = listener.accept()
+    trace_event("connect", "tcp", show_addr(client.getsockname()), server)
+    trace_event("accept", "tcp", server, show_addr(conn.getpeername()))
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind(("127.0.0.1", 0))
+    trace_event("bind", "udp", show_addr(udp.getsockname()), None)
     sockets = [
         ("listener", "TCP after socket, bind, listen (SO_REUSEADDR set, as every server here does)",
          listener),
@@ -591,12 +597,14 @@ def main():
                                     "descriptor numbers at work")
     list_cmd = commands.add_parser("list", help="every option this program knows")
     list_cmd.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    add_trace_arg(parser)  # README "Traces": the sample sockets' listen, connect, accept, bind
 
     argv = sys.argv[1:]
     if argv[:1] == ["set"]:  # options may follow OPTION=VALUE, as clap allows (README)
         args = set_cmd.parse_intermixed_args(argv[1:], argparse.Namespace(command="set"))
     else:
         args = parser.parse_args(argv)
+    start_trace("sockopt-inspect", getattr(args, "trace", None))
     if not sys.platform.startswith("linux"):
         fail("sockopt-inspect speaks Linux (option numbers, descriptors, /proc); "
              f"this is {sys.platform}")
