@@ -84,10 +84,13 @@ pub(crate) fn terminate_with_spawning_thread(command: &mut Command) {
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Run `job` on the one thread that starts every program (see the module
-/// comment: `PDEATHSIG` follows the forking thread).
-fn on_spawner_thread<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> T {
-    static SPAWNER: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+/// Start a program with `start` on the one thread that starts every program
+/// (see the module comment: `PDEATHSIG` follows the forking thread). If that
+/// thread cannot be had, the start fails like a failed spawn.
+fn on_spawner_thread(
+    start: impl FnOnce() -> io::Result<Child> + Send + 'static,
+) -> io::Result<Child> {
+    static SPAWNER: OnceLock<Option<Mutex<Sender<Job>>>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {
         let (sender, jobs) = mpsc::channel::<Job>();
         thread::Builder::new()
@@ -97,21 +100,23 @@ fn on_spawner_thread<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static
                     job();
                 }
             })
-            .expect("cannot start the thread that starts programs");
-        Mutex::new(sender)
+            .ok()
+            .map(|_| Mutex::new(sender))
     });
+    let gone = || io::Error::other("the thread that starts programs is gone");
+    let spawner = spawner
+        .as_ref()
+        .ok_or_else(|| io::Error::other("cannot start the thread that starts programs"))?;
     let (reply, answer) = mpsc::channel();
     let job: Job = Box::new(move || {
-        let _ = reply.send(job());
+        let _ = reply.send(start());
     });
     spawner
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .send(job)
-        .expect("the thread that starts programs is gone");
-    answer
-        .recv()
-        .expect("the thread that starts programs is gone")
+        .map_err(|_| gone())?;
+    answer.recv().map_err(|_| gone())?
 }
 
 /// A started program and the guard of its process group.
