@@ -27,6 +27,10 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use support::{built_sender, namespaces_of, programs_under_test, running_as_root};
+
+mod support;
+
 /// Print a line the test harness does not capture, so a skip is visible.
 fn visible(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
@@ -34,11 +38,7 @@ fn visible(line: &str) {
 
 /// Whether lan-lab can build its LAN here; if not, say why and skip.
 fn can_run(test: &str) -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
+    let root = running_as_root();
     let reason = if !cfg!(target_os = "linux") {
         "network namespaces exist only on Linux"
     } else if !root {
@@ -71,19 +71,15 @@ fn lan_lab(prefix: &[&str], args: &[&str]) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let recv = PathBuf::from(env!("CARGO_BIN_EXE_broadcast-recv"));
-    let send = recv.with_file_name(format!("broadcast-send{}", std::env::consts::EXE_SUFFIX));
-    if std::env::var_os("IMPL_BROADCAST_RECV").is_none() {
-        command.env("IMPL_BROADCAST_RECV", &recv);
-    }
     if std::env::var_os("IMPL_BROADCAST_SEND").is_none() {
+        let send = built_sender();
         assert!(
             send.exists(),
             "{} is not built: run  cargo test -p broadcast-recv -p broadcast-send --test lan_lab",
             send.display()
         );
-        command.env("IMPL_BROADCAST_SEND", &send);
     }
+    programs_under_test(&mut command);
     // SAFETY: signal() is async-signal-safe, as pre_exec requires.
     unsafe {
         command.pre_exec(|| {
@@ -92,23 +88,6 @@ fn lan_lab(prefix: &[&str], args: &[&str]) -> Command {
         });
     }
     command
-}
-
-/// The namespaces named after the run with process id `pid`.
-fn namespaces_of(pid: u32) -> Vec<String> {
-    let prefix = format!("bclab{pid}-");
-    Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter_map(|l| l.split_whitespace().next())
-                .filter(|name| name.starts_with(&prefix))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// One run of the script: `child` leads process group `group`, and the

@@ -29,6 +29,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use blackbox::{Program, Server};
+use support::{namespaces_of, programs_under_test, running_as_root};
+
+mod support;
 
 fn receiver() -> Program {
     blackbox::program!("broadcast-recv")
@@ -248,14 +251,6 @@ fn lan_lab_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/lan-lab.sh")
 }
 
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 /// The script, told which programs to run: the ones under test (the built
 /// binaries, or IMPL_BROADCAST_SEND / IMPL_BROADCAST_RECV if set).
 fn lan_lab_command(args: &[&str]) -> Command {
@@ -272,32 +267,8 @@ fn lan_lab_command(args: &[&str]) -> Command {
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     blackbox::terminate_with_test(&mut command);
-    if std::env::var_os("IMPL_BROADCAST_RECV").is_none() {
-        command.env("IMPL_BROADCAST_RECV", env!("CARGO_BIN_EXE_broadcast-recv"));
-    }
-    if std::env::var_os("IMPL_BROADCAST_SEND").is_none() {
-        let built = PathBuf::from(env!("CARGO_BIN_EXE_broadcast-recv"))
-            .with_file_name(format!("broadcast-send{}", std::env::consts::EXE_SUFFIX));
-        command.env("IMPL_BROADCAST_SEND", built);
-    }
+    programs_under_test(&mut command);
     command
-}
-
-/// The namespaces a lan-lab run with process id `pid` left behind.
-fn leftover_namespaces(pid: u32) -> Vec<String> {
-    let prefix = format!("bclab{pid}-");
-    Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter_map(|l| l.split_whitespace().next())
-                .filter(|name| name.starts_with(&prefix))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// One run of the script. Dropping it removes whatever that run left
@@ -330,7 +301,7 @@ impl Drop for LabRun {
         if let Some(child) = self.child.take() {
             let _ = wait_with_deadline(child, Duration::ZERO);
         }
-        for name in leftover_namespaces(self.pid) {
+        for name in namespaces_of(self.pid) {
             let _ = Command::new("ip").args(["netns", "del", &name]).status();
         }
     }
@@ -455,9 +426,9 @@ fn lan_lab_every_subnet_host_hears_the_broadcast_and_the_other_subnet_does_not()
         "h4 should get the unicast through the router\n{report}"
     );
     assert!(
-        leftover_namespaces(pid).is_empty(),
+        namespaces_of(pid).is_empty(),
         "lan-lab.sh left namespaces behind: {:?}",
-        leftover_namespaces(pid)
+        namespaces_of(pid)
     );
 }
 
@@ -497,7 +468,7 @@ fn lan_lab_removes_everything_when_stopped() {
         );
     }
     assert!(
-        !leftover_namespaces(pid).is_empty(),
+        !namespaces_of(pid).is_empty(),
         "while holding, the namespaces bclab{pid}-* should exist"
     );
     terminate(pid);
@@ -507,9 +478,9 @@ fn lan_lab_removes_everything_when_stopped() {
         "a stopped lan-lab.sh should not report success ({status})"
     );
     assert!(
-        leftover_namespaces(pid).is_empty(),
+        namespaces_of(pid).is_empty(),
         "stopped with SIGTERM, lan-lab.sh left namespaces behind: {:?}",
-        leftover_namespaces(pid)
+        namespaces_of(pid)
     );
 }
 
