@@ -31,6 +31,9 @@ pub struct Request<'a> {
     pub head: &'a Head,
     pub body: &'a [u8],
     pub peer: SocketAddr,
+    /// The [`crate::files::tick`] of the `recv` that brought its last
+    /// bytes: a kept file checked after it is fresh enough to serve.
+    pub received: u64,
 }
 
 /// Every method the notes list (8.1.3.2.1). Anything else is 501.
@@ -142,7 +145,7 @@ impl App {
             Some(files) => match method {
                 "PUT" => files.put(path, request.body, &conditions),
                 "DELETE" => files.delete(path, &conditions),
-                _ => files.get(path, query, &conditions),
+                _ => files.get(path, query, &conditions, request.received),
             },
             None => self.demo_site(path, head),
         }

@@ -16,8 +16,19 @@
 //! and modification times), and only files last modified more than two
 //! seconds before they were read are kept at all — the "racy git" rule: a
 //! write within the clock's granularity could otherwise go unseen.
+//!
+//! One `stat` answers for many requests. A change to the file that was
+//! complete before a request's bytes reached us is seen by any `stat` made
+//! after we `recv`d them. So each worker thread numbers its `recv`s and
+//! `stat`s on one counter ([`tick`]); a request carries the number of the
+//! last `recv` that brought its bytes, and a kept copy whose last `stat` is
+//! numbered higher needs no new one for it. The server reads every ready
+//! connection first and answers second, so a busy worker makes one `stat`
+//! per file per turn of its event loop, and a request never gets a copy
+//! older than the file was when it was sent (test
+//! `changed_file_is_never_served_stale`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata};
 use std::io::{self, ErrorKind, Read, Seek, SeekFrom, Write};
@@ -35,27 +46,44 @@ const CACHE_FILE_MAX: u64 = 64 * 1024;
 /// Entries per worker thread before the cache starts over.
 const CACHE_ENTRIES: usize = 1024;
 
-/// The kept copy of the file at `path`, if `stat` shows it unchanged.
-fn cached(path: &Path, conditions: &Conditions<'_>) -> Option<Response> {
-    let meta = fs::metadata(path).ok()?;
-    let id = identity(&meta);
-    let (content_type, validators, bytes) = CACHE.with(|cache| {
-        let cache = cache.borrow();
-        let entry = cache.entries.get(path)?;
-        (entry.identity == id).then(|| {
-            (
-                entry.content_type,
-                entry.validators.clone(),
-                Arc::clone(&entry.bytes),
-            )
-        })
-    })?;
-    Some(file_response(
-        content_type,
-        &validators,
-        Body::Shared(bytes),
-        conditions,
-    ))
+thread_local! {
+    /// This worker thread's count of `recv`s and `stat`s (see the module
+    /// documentation).
+    static TICKS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Number the `recv` or `stat` this thread is about to make (or has just
+/// made, for a `recv`: nothing else happens on the thread in between).
+pub fn tick() -> u64 {
+    TICKS.with(|ticks| {
+        let next = ticks.get() + 1;
+        ticks.set(next);
+        next
+    })
+}
+
+/// The kept copy of the file at `path`, if it is still the file there.
+/// `received`: the [`tick`] of the `recv` that completed the request.
+fn cached(path: &Path, conditions: &Conditions<'_>, received: u64) -> Option<Response> {
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let entry = cache.entries.get_mut(path)?;
+        if entry.checked < received {
+            // Its last `stat` came before this request was read: look again.
+            let checked = tick();
+            let meta = fs::metadata(path).ok()?;
+            if identity(&meta) != entry.identity {
+                return None;
+            }
+            entry.checked = checked;
+        }
+        Some(file_response(
+            entry.content_type,
+            &entry.validators,
+            Body::Shared(Arc::clone(&entry.bytes)),
+            conditions,
+        ))
+    })
 }
 
 /// A decoded, checked URL path: its segments, and whether it ended in `/`.
@@ -146,6 +174,8 @@ fn libc_enametoolong() -> i32 {
 /// One kept file: what identifies it on disk, and its bytes.
 struct Cached {
     identity: Identity,
+    /// The [`tick`] of the last `stat` that showed `identity`.
+    checked: u64,
     content_type: &'static str,
     validators: Validators,
     bytes: Arc<[u8]>,
@@ -285,7 +315,14 @@ impl Files {
 
     /// GET and HEAD. `url` is the path as sent (for messages and redirects),
     /// `query` is kept on a redirect.
-    pub fn get(&self, url: &str, query: Option<&str>, conditions: &Conditions<'_>) -> Response {
+    /// `received`: the [`tick`] of the `recv` that completed the request.
+    pub fn get(
+        &self,
+        url: &str,
+        query: Option<&str>,
+        conditions: &Conditions<'_>,
+        received: u64,
+    ) -> Response {
         let decoded = match decode_path(url) {
             Ok(decoded) => decoded,
             Err(response) => return response,
@@ -294,7 +331,7 @@ impl Files {
 
         // Fast path: the same file as last time, unchanged.
         if !decoded.trailing_slash {
-            if let Some(response) = cached(&path, conditions) {
+            if let Some(response) = cached(&path, conditions, received) {
                 return response;
             }
         }
@@ -334,6 +371,7 @@ impl Files {
         url: &str,
         conditions: &Conditions<'_>,
     ) -> Response {
+        let checked = tick();
         let (mut file, meta) = match open_regular(real) {
             Ok(opened) => opened,
             Err(err) => return fs_error(&err, url),
@@ -373,6 +411,7 @@ impl Files {
                     key.to_path_buf(),
                     Cached {
                         identity: identity(&meta),
+                        checked,
                         content_type,
                         validators: validators.clone(),
                         bytes: Arc::clone(&bytes),
@@ -840,6 +879,56 @@ mod tests {
         ] {
             assert!(refused(path), "{path}");
         }
+    }
+
+    /// The body of a response, whichever way it is held.
+    fn body_of(response: &Response) -> Vec<u8> {
+        match &response.body {
+            Body::Bytes(bytes) => bytes.clone(),
+            Body::Shared(bytes) => bytes.to_vec(),
+            other => panic!("unexpected body {other:?}"),
+        }
+    }
+
+    #[test]
+    fn one_stat_answers_only_for_requests_read_before_it() {
+        let dir = std::env::temp_dir().join(format!("mini-http-tick-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.txt");
+        let old = SystemTime::now() - std::time::Duration::from_secs(3600);
+        let write_old = |text: &[u8]| {
+            fs::write(&path, text).unwrap();
+            File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(old))
+                .unwrap();
+        };
+        write_old(b"version one\n");
+        let files = Files::new(&dir, false).unwrap();
+        let get = |received| body_of(&files.get("/f.txt", None, &Conditions::default(), received));
+
+        // A request read (tick) before the file is opened and kept.
+        let early = tick();
+        assert_eq!(get(early), b"version one\n");
+        // The file changes after that stat. A request read before the stat
+        // may still get the kept copy: the change came after it was sent.
+        write_old(b"version two\n");
+        assert_eq!(
+            get(early),
+            b"version one\n",
+            "no new stat for a request read before the last one"
+        );
+        // A request read now, after the change, must see it.
+        let late = tick();
+        assert_eq!(
+            get(late),
+            b"version two\n",
+            "a request read after the change got the old copy"
+        );
+        // And a request read before that second look still gets the new copy.
+        assert_eq!(get(late), b"version two\n");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

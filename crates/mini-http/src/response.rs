@@ -6,6 +6,7 @@
 //! Content-Length, Connection), a blank line, and the body — in one buffer,
 //! so a small response leaves in one `send` and never waits on Nagle.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -35,7 +36,9 @@ impl Body {
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
+    /// Name and value; a value known when the program was built (a
+    /// content type, `bytes`) is borrowed rather than copied per request.
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
     pub body: Body,
     /// Close the connection after this response even if the client wanted
     /// to keep it (used for errors that leave the byte stream in doubt).
@@ -52,14 +55,14 @@ impl Response {
         }
     }
 
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+    pub fn header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Response {
         self.headers.push((name, value.into()));
         self
     }
 
-    pub fn body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+    pub fn body(mut self, content_type: &'static str, body: impl Into<Vec<u8>>) -> Response {
         self.headers
-            .push(("Content-Type", content_type.to_string()));
+            .push(("Content-Type", Cow::Borrowed(content_type)));
         self.body = Body::Bytes(body.into());
         self
     }
@@ -152,12 +155,17 @@ impl DateCache {
         }
     }
 
-    pub fn now(&mut self) -> &str {
+    /// Read the clock; the event loop calls this once per turn.
+    pub fn tick(&mut self) {
         let secs = unix_secs(SystemTime::now());
         if secs != self.secs {
             self.secs = secs;
             self.text = http_date(secs);
         }
+    }
+
+    /// The `Date` value as of the last [`DateCache::tick`].
+    pub fn now(&self) -> &str {
         &self.text
     }
 }

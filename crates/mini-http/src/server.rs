@@ -106,6 +106,8 @@ pub fn serve(config: ServerConfig, app: App) -> anyhow::Result<()> {
             active: Arc::clone(&active),
             date: DateCache::new(),
             scratch: vec![0; READ_CHUNK],
+            now: Instant::now(),
+            ready: Vec::new(),
         };
         std::thread::Builder::new()
             .name(format!("worker-{n}"))
@@ -294,6 +296,22 @@ struct Worker {
     active: Arc<AtomicUsize>,
     date: DateCache,
     scratch: Vec<u8>,
+    /// When the current turn of the event loop began (see [`Ctx::now`]).
+    now: Instant,
+    /// The connections epoll reported this turn.
+    ready: Vec<usize>,
+}
+
+/// What one `recv` brought.
+enum Received {
+    /// Bytes (kept in `input`, or dropped while lingering).
+    Data,
+    /// Nothing now: the receive buffer is empty.
+    Nothing,
+    /// The client's FIN: `recv` returned 0.
+    Closed,
+    /// An error, already reported.
+    Failed,
 }
 
 /// What a connection should do next, after its socket was served.
@@ -322,14 +340,43 @@ impl Worker {
                 }
                 continue;
             }
+            self.now = Instant::now();
+            self.date.tick();
+            let mut ready = std::mem::take(&mut self.ready);
+            ready.clear();
             for event in events.iter() {
                 if event.token() == WAKER {
                     self.take_new_connections();
-                } else {
-                    self.serve_socket(event.token().0);
+                    continue;
                 }
+                let slot = event.token().0;
+                let Some(Some(conn)) = self.conns.get_mut(slot) else {
+                    continue;
+                };
+                // Input (or its end, or an error) may be waiting only if
+                // epoll says so: an event that says just "writable" (an
+                // ACK made room in the send buffer) is no reason to `recv`.
+                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    conn.may_read = true;
+                }
+                if event.is_read_closed() {
+                    conn.read_closed = true;
+                }
+                ready.push(slot);
             }
-            let now = Instant::now();
+            // Two passes: first read what every ready connection sent, then
+            // answer and send. A file's `stat` made while answering is then
+            // later than every request of this turn, and speaks for all of
+            // them (see crate::files): one `stat` per file per turn, not
+            // one per request.
+            for &slot in &ready {
+                self.with_conn(slot, |conn, ctx| conn.read_ahead(ctx));
+            }
+            for &slot in &ready {
+                self.serve_socket(slot);
+            }
+            self.ready = ready;
+            let now = self.now;
             if now >= next_check {
                 self.check_timeouts(now);
                 next_check = now + tick;
@@ -389,6 +436,7 @@ impl Worker {
                     config: &self.config,
                     date: &mut self.date,
                     scratch: &mut self.scratch,
+                    now: self.now,
                 };
                 let line = first_line(&conn.input);
                 let reject = Reject {
@@ -407,6 +455,21 @@ impl Worker {
         }
     }
 
+    /// Run `f` on the connection in `slot`, if there is one.
+    fn with_conn(&mut self, slot: usize, f: impl FnOnce(&mut Conn, &mut Ctx<'_>)) {
+        let Some(Some(conn)) = self.conns.get_mut(slot) else {
+            return;
+        };
+        let mut ctx = Ctx {
+            app: &self.app,
+            config: &self.config,
+            date: &mut self.date,
+            scratch: &mut self.scratch,
+            now: self.now,
+        };
+        f(conn, &mut ctx);
+    }
+
     fn serve_socket(&mut self, slot: usize) {
         let Some(Some(conn)) = self.conns.get_mut(slot) else {
             return;
@@ -416,6 +479,7 @@ impl Worker {
             config: &self.config,
             date: &mut self.date,
             scratch: &mut self.scratch,
+            now: self.now,
         };
         if conn.drive(&mut ctx) == Flow::Close {
             self.close(slot);
@@ -446,6 +510,7 @@ impl Worker {
                 config: &self.config,
                 date: &mut self.date,
                 scratch: &mut self.scratch,
+                now: self.now,
             };
             if conn.check_timeout(now, &mut ctx) == Flow::Close {
                 self.close(slot);
@@ -462,6 +527,10 @@ struct Ctx<'a> {
     config: &'a ServerConfig,
     date: &'a mut DateCache,
     scratch: &'a mut Vec<u8>,
+    /// The loop's clock: read once per turn of the event loop (one
+    /// `clock_gettime` for a whole batch of events, as nginx does); the
+    /// timeouts it feeds are whole seconds.
+    now: Instant,
 }
 
 enum Phase {
@@ -490,6 +559,20 @@ struct Conn {
     phase: Phase,
     /// Received bytes not yet parsed (the next request, maybe pipelined).
     input: Vec<u8>,
+    /// The kernel may hold input we have not read: set by a readable event,
+    /// cleared when `recv` finds the receive buffer empty (nginx's
+    /// `rev->ready`). While it is clear, `recv` would only say WouldBlock.
+    may_read: bool,
+    /// epoll said the client's FIN has arrived: read on until `recv`
+    /// returns 0, whatever the size of the reads before it.
+    read_closed: bool,
+    /// The read-ahead's `recv` returned 0: close once what came before is
+    /// answered.
+    client_closed: bool,
+    /// The read-ahead's `recv` failed (reset): close.
+    broken: bool,
+    /// The [`crate::files::tick`] of the last `recv` that brought bytes.
+    received: u64,
     /// Response bytes not yet sent; `out_pos` of them are sent already.
     output: Vec<u8>,
     out_pos: usize,
@@ -520,6 +603,13 @@ impl Conn {
             served: 0,
             phase: Phase::Head,
             input: Vec::new(),
+            // Bytes that came before the socket was registered make
+            // epoll report it readable at once (EPOLL_CTL_ADD checks).
+            may_read: false,
+            read_closed: false,
+            client_closed: false,
+            broken: false,
+            received: 0,
             output: Vec::new(),
             out_pos: 0,
             file: None,
@@ -552,8 +642,10 @@ impl Conn {
 
     /// Serve this connection as far as it goes without waiting: answer what
     /// has arrived, send what we can, read what is there. The event loop is
-    /// edge-triggered, so we stop only at WouldBlock (we will be told when
-    /// that changes) or when the connection is over.
+    /// edge-triggered, so we stop only when the kernel has nothing more for
+    /// us — `send` said WouldBlock, or `recv` did, or returned less than it
+    /// was asked for (we will be told when that changes) — or when the
+    /// connection is over.
     ///
     /// Back-pressure: we `recv` only once every queued response is sent, and
     /// answer buffered requests only while less than [`OUTPUT_HIGH_WATER`]
@@ -562,9 +654,12 @@ impl Conn {
     /// kernel's buffers, and then in its own), instead of growing our
     /// buffers without end.
     fn drive(&mut self, ctx: &mut Ctx<'_>) -> Flow {
+        if self.broken {
+            return Flow::Close;
+        }
         loop {
             let held_back = self.answer_buffered(ctx);
-            match self.send_output() {
+            match self.send_output(ctx.now) {
                 Ok(true) => {}
                 Ok(false) => return Flow::Open, // socket full: wait for writable
                 Err(err) => {
@@ -580,7 +675,7 @@ impl Conn {
                     self.ends.event("shutdown").string("how", "write").write();
                 }
                 self.phase = Phase::Lingering {
-                    until: Instant::now() + LINGER,
+                    until: ctx.now + LINGER,
                 };
             }
             if held_back {
@@ -590,38 +685,90 @@ impl Conn {
                 // event would ever come for bytes we have already read.
                 continue;
             }
+            if self.client_closed {
+                // The read-ahead found the client's FIN. Whatever is left
+                // in `input` is an unfinished request.
+                return Flow::Close;
+            }
+            match self.receive(ctx) {
+                Received::Data => {}
+                Received::Nothing => return Flow::Open,
+                Received::Closed | Received::Failed => return Flow::Close,
+            }
+        }
+    }
+
+    /// The first pass of a turn of the event loop (see [`Worker::run`]):
+    /// one `recv` of what the client has sent, unless responses still wait
+    /// to be sent (back-pressure) or the connection is closing. [`drive`]
+    /// does the rest.
+    ///
+    /// [`drive`]: Conn::drive
+    fn read_ahead(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.output_sent() || self.client_closed || self.broken {
+            return;
+        }
+        if matches!(self.phase, Phase::Lingering { .. }) || self.close_after_output {
+            return;
+        }
+        match self.receive(ctx) {
+            Received::Data | Received::Nothing => {}
+            // Answer what came before the FIN, then close.
+            Received::Closed => self.client_closed = true,
+            Received::Failed => self.broken = true,
+        }
+    }
+
+    /// One `recv` into `input` (or, while lingering, into nothing).
+    fn receive(&mut self, ctx: &mut Ctx<'_>) -> Received {
+        loop {
+            if !self.may_read {
+                // Everything the kernel had is read; the next byte to
+                // arrive will bring an event.
+                return Received::Nothing;
+            }
             let read = self.stream.read(ctx.scratch);
             match &read {
                 Ok(n) => self.ends.recv(ctx.scratch.len(), &ctx.scratch[..*n]),
                 Err(err) => self.ends.error("recv", err),
             }
-            match read {
-                Ok(0) => {
-                    // recv returned 0: the client closed its side (lesson 1).
-                    // Whatever is left in `input` is an unfinished request.
-                    return Flow::Close;
-                }
+            if !self.read_closed && matches!(read, Ok(n) if n > 0 && n < ctx.scratch.len()) {
+                // A short read emptied the receive buffer: a further
+                // `recv` now would say WouldBlock. Whatever arrives from
+                // now on raises a new edge-triggered event. (A FIN that
+                // came with the data stays behind a short read: epoll then
+                // says "read closed", and we read on until `recv` says 0.)
+                self.may_read = false;
+            }
+            return match read {
+                // recv returned 0: the client closed its side (lesson 1).
+                Ok(0) => Received::Closed,
                 Ok(n) => {
                     if let Phase::Lingering { .. } = self.phase {
-                        continue; // drained and dropped
+                        return Received::Data; // drained and dropped
                     }
                     if self.input.is_empty() && matches!(self.phase, Phase::Head) {
-                        self.head_started = Some(Instant::now());
+                        self.head_started = Some(ctx.now);
                     }
                     self.input.extend_from_slice(&ctx.scratch[..n]);
-                    self.last_progress = Instant::now();
+                    self.last_progress = ctx.now;
+                    self.received = crate::files::tick();
+                    Received::Data
                 }
-                Err(err) if err.kind() == ErrorKind::WouldBlock => return Flow::Open,
-                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) if err.kind() == ErrorKind::WouldBlock => {
+                    self.may_read = false;
+                    Received::Nothing
+                }
+                Err(err) if err.kind() == ErrorKind::Interrupted => continue,
                 Err(err) => {
                     // A reset while lingering is the client closing with
                     // our response unread by choice: nothing lost.
                     if !matches!(self.phase, Phase::Lingering { .. }) {
                         common::say_error!("recv {}: {err}", self.peer);
                     }
-                    return Flow::Close;
+                    Received::Failed
                 }
-            }
+            };
         }
     }
 
@@ -755,6 +902,7 @@ impl Conn {
             head: &head,
             body: &body,
             peer: self.peer,
+            received: self.received,
         };
         // A bug in the application must cost one request, not the worker
         // thread and every connection on it: a panic becomes a 500 (the
@@ -800,7 +948,7 @@ impl Conn {
             self.close_after_output = true;
         }
         self.served += 1;
-        self.last_progress = Instant::now();
+        self.last_progress = ctx.now;
     }
 
     /// `PEER "METHOD TARGET VERSION" STATUS BYTES` — BYTES is the body length sent.
@@ -832,7 +980,10 @@ impl Conn {
         out.extend_from_slice(ctx.date.now().as_bytes());
         out.extend_from_slice(b"\r\n");
         for (name, value) in &response.headers {
-            let _ = write!(out, "{name}: {value}\r\n");
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
         }
         let has_body = status_has_body(status);
         let len = response.body.len();
@@ -861,11 +1012,16 @@ impl Conn {
 
     /// Send queued output (and refill it from a large file). `Ok(true)`:
     /// everything is sent; `Ok(false)`: the socket buffer is full.
-    fn send_output(&mut self) -> io::Result<bool> {
+    fn send_output(&mut self, now: Instant) -> io::Result<bool> {
         loop {
             if self.out_pos < self.output.len() {
                 let pending = &self.output[self.out_pos..];
-                let t = common::trace::now_ns();
+                // The send's start time, for --trace only (a clock read saved).
+                let t = if common::trace::enabled() {
+                    common::trace::now_ns()
+                } else {
+                    0
+                };
                 let written = if self.file.is_some() {
                     send_more(&self.stream, pending)
                 } else {
@@ -876,7 +1032,7 @@ impl Conn {
                     Ok(n) => {
                         self.ends.send(t, &pending[..n]);
                         self.out_pos += n;
-                        self.last_progress = Instant::now();
+                        self.last_progress = now;
                     }
                     Err(err) if err.kind() == ErrorKind::WouldBlock => return Ok(false),
                     Err(err) if err.kind() == ErrorKind::Interrupted => {}
@@ -925,7 +1081,7 @@ impl Conn {
                     ));
                 }
                 *left -= sent as u64;
-                self.last_progress = Instant::now();
+                self.last_progress = now;
                 if *left == 0 {
                     self.file = None;
                 }

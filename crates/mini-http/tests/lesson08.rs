@@ -368,6 +368,38 @@ fn pipelined_requests_are_answered_in_order() {
     }
 }
 
+/// A client that sends its requests and then shuts down its sending side at
+/// once (`printf … | nc -N`): the FIN arrives with the requests or right
+/// behind them. Every request is answered, and then the server closes too —
+/// at once, not after --idle-timeout.
+#[test]
+fn requests_followed_by_the_fin_are_answered_then_closed() {
+    let server = serve(&[]);
+    let mut client = Client::new(server.addr);
+    let mut raw = String::new();
+    for i in 0..3 {
+        raw.push_str(&format!("GET /echo?n={i} HTTP/1.1\r\nHost: x\r\n\r\n"));
+    }
+    client.send(raw.as_bytes());
+    client.shutdown_write(); // the FIN, right behind the three requests
+    let what = "sent 3 keep-alive requests in one write, then shut down the sending side";
+    for i in 0..3 {
+        let response = client.response(&raw);
+        assert!(
+            response.text().contains(&format!("n = {i}")),
+            "{what}: response {i} should answer /echo?n={i}; got:\n{}",
+            response.show()
+        );
+    }
+    if let Err(e) = client.closes() {
+        panic!(
+            "{what}: all 3 were answered, but {e}\n\
+             hint: recv returning 0 (lesson 1) means the client has closed its side: \
+             answer what came before it, then close"
+        );
+    }
+}
+
 /// Many pipelined requests whose responses add up to far more than the
 /// socket buffers hold: the server must stop, wait until the client has read
 /// some, and then go on answering the requests it has already received.

@@ -129,6 +129,13 @@ impl Client {
             .unwrap_or_else(|e| panic!("send {:?}: {e}", String::from_utf8_lossy(raw)));
     }
 
+    /// Shut down the sending side: the server reads EOF after what was sent.
+    pub fn shutdown_write(&mut self) {
+        self.stream
+            .shutdown(std::net::Shutdown::Write)
+            .unwrap_or_else(|e| panic!("shutdown(SHUT_WR): {e}"));
+    }
+
     /// Read more bytes; false at EOF (or reset).
     fn fill(&mut self) -> Result<bool, String> {
         let mut chunk = [0u8; 16384];
