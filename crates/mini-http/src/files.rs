@@ -26,7 +26,11 @@
 //! connection first and answers second, so a busy worker makes one `stat`
 //! per file per turn of its event loop, and a request never gets a copy
 //! older than the file was when it was sent (test
-//! `changed_file_is_never_served_stale`).
+//! `changed_file_is_never_served_stale`). One exception to "read before":
+//! a PUT or DELETE this thread makes itself, between a `stat` and a
+//! request pipelined behind the PUT on the same connection; after its own
+//! write a thread `stat`s again (test
+//! `pipelined_get_after_put_or_delete_sees_the_change`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -62,14 +66,28 @@ pub fn tick() -> u64 {
     })
 }
 
+thread_local! {
+    /// The [`tick`] of this thread's last PUT or DELETE.
+    static LAST_WRITE: Cell<u64> = const { Cell::new(0) };
+}
+
+/// This thread has just changed the files itself (PUT, DELETE). Requests
+/// pipelined behind that one were read before it, yet must see the change:
+/// from now on a kept copy needs a `stat` made after this point.
+fn note_write() {
+    let now = tick();
+    LAST_WRITE.with(|last| last.set(now));
+}
+
 /// The kept copy of the file at `path`, if it is still the file there.
 /// `received`: the [`tick`] of the `recv` that completed the request.
 fn cached(path: &Path, conditions: &Conditions<'_>, received: u64) -> Option<Response> {
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         let entry = cache.entries.get_mut(path)?;
-        if entry.checked < received {
-            // Its last `stat` came before this request was read: look again.
+        if entry.checked < received || entry.checked < LAST_WRITE.with(Cell::get) {
+            // Its last `stat` came before this request was read, or before
+            // this thread's own last write: look again.
             let checked = tick();
             let meta = fs::metadata(path).ok()?;
             if identity(&meta) != entry.identity {
@@ -555,6 +573,7 @@ impl Files {
         let written = File::create(&temp)
             .and_then(|mut file| file.write_all(body).and_then(|()| file.sync_all()))
             .and_then(|()| fs::rename(&temp, &target));
+        note_write();
         if let Err(err) = written {
             let _ = fs::remove_file(&temp);
             return fs_error(&err, url);
@@ -584,7 +603,9 @@ impl Files {
         if !existed {
             return Response::error(404, &format!("no such file {url}"));
         }
-        match fs::remove_file(&target) {
+        let removed = fs::remove_file(&target);
+        note_write();
+        match removed {
             Ok(()) => Response::new(204),
             Err(err) => fs_error(&err, url),
         }

@@ -461,6 +461,61 @@ fn changed_file_is_never_served_stale() {
     );
 }
 
+/// Requests on one connection are answered in order, so a GET pipelined
+/// behind a PUT or a DELETE must see what that PUT or DELETE did — even
+/// when the file was read (and perhaps kept in memory) just before, and all
+/// of them arrived in one write.
+#[test]
+fn pipelined_get_after_put_or_delete_sees_the_change() {
+    let (dir, root) = site("pipewrite");
+    let path = dir.write("www/old.txt", b"version one\n");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(old))
+        .expect("set mtime");
+    let server = serve(&["--root", &root, "--allow-write"]);
+    let raw = "GET /old.txt HTTP/1.1\r\nHost: x\r\n\r\n\
+               PUT /old.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nversion two\n\
+               GET /old.txt HTTP/1.1\r\nHost: x\r\n\r\n\
+               DELETE /old.txt HTTP/1.1\r\nHost: x\r\n\r\n\
+               GET /old.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let what =
+        "sent GET, PUT (same length, new content), GET, DELETE, GET of /old.txt in one write";
+    let mut client = Client::new(server.addr);
+    client.send(raw.as_bytes());
+    let first = client.response(raw);
+    expect_status(&first, 200, what, "the first GET finds the file");
+    assert_eq!(first.text(), "version one\n", "{what}: the first GET");
+    let put = client.response(raw);
+    assert!(
+        matches!(put.status, 200 | 204),
+        "{what}: the PUT replaces the file: 204 (or 200); got:\n{}",
+        put.show()
+    );
+    let second = client.response(raw);
+    assert_eq!(
+        second.text(),
+        "version two\n",
+        "{what}: the GET behind the PUT must see the new content, not a copy kept from the first GET\n{}",
+        second.show()
+    );
+    let delete = client.response(raw);
+    assert!(
+        matches!(delete.status, 200 | 204),
+        "{what}: the DELETE removes the file: 204 (or 200); got:\n{}",
+        delete.show()
+    );
+    let third = client.response(raw);
+    expect_status(
+        &third,
+        404,
+        what,
+        "the GET behind the DELETE must find no file, not a copy kept from before",
+    );
+}
+
 #[test]
 fn long_path_segment_is_404_never_5xx() {
     let (_dir, root) = site("longname");
