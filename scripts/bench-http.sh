@@ -7,6 +7,7 @@
 #   DURATION=5 ROUNDS=5 scripts/bench-http.sh
 #   CONNECTIONS="64 256" scripts/bench-http.sh
 #   PYTHON=1 scripts/bench-http.sh        # add python3 -m http.server (1 KiB, one run)
+#   SYSCALLS=1 scripts/bench-http.sh      # also count system calls per request (perf, root)
 #
 # Per core: each server runs ONE worker pinned to CPU 0 (mini-http
 # --threads 1, nginx worker_processes 1, both under `taskset -c 0`), and wrk
@@ -31,6 +32,7 @@ DURATION=${DURATION:-8}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
 PYTHON=${PYTHON:-0}
+SYSCALLS=${SYSCALLS:-0}
 
 say() { printf '%s\n' "$*"; }
 
@@ -115,6 +117,8 @@ mini_port=$(free_port)
 "${server_cpu[@]}" "$mini" serve --bind "127.0.0.1:$mini_port" --root "$work/www" \
     --threads 1 --no-access-log >/dev/null 2>"$work/mini-error.log" &
 pids+=($!)
+declare -A server_pid
+server_pid[mini-http]=$! # taskset runs the server in its own process
 wait_port "$mini_port" mini-http "$work/mini-error.log"
 base[mini-http]="http://127.0.0.1:$mini_port"
 
@@ -224,3 +228,38 @@ for file in 1k.bin 1m.bin; do
             'BEGIN {printf "ratio mini-http / nginx, %s at -c%s: %.2f\n", f, c, (n > 0 ? m / n : 0)}'
     done
 done
+
+# SYSCALLS=1: what each server asks of the kernel per request. perf counts
+# the system-call tracepoints of the serving process (nginx: its worker)
+# while wrk runs; divided by the requests wrk completed in that time.
+if [ "$SYSCALLS" = 1 ]; then
+    say ""
+    calls=(epoll_wait recvfrom sendto writev sendfile64 setsockopt statx newfstatat)
+    events=$(printf 'syscalls:sys_enter_%s,' "${calls[@]}")
+    events=${events%,}
+    server_pid[nginx]=$(pgrep -P "${pids[1]}" | head -n 1)
+    if ! command -v perf >/dev/null; then
+        say "perf is not installed: no system-call counts (apt-get install -y linux-perf)."
+    elif ! perf stat -e syscalls:sys_enter_recvfrom -p "${server_pid[mini-http]}" -- true >/dev/null 2>&1; then
+        say "perf cannot count system-call tracepoints here (run as root, or lower kernel.perf_event_paranoid)."
+    else
+        say "system calls per request (1 KiB, -c64, ${DURATION}s, counted by perf on the serving process):"
+        printf '%-10s' server
+        printf ' %10s' "${calls[@]/sendfile64/sendfile}"
+        printf '\n'
+        for name in "${order[@]}"; do
+            if ! out=$(perf stat -x, -o "$work/perf.$name" -e "$events" -p "${server_pid[$name]}" -- \
+                "${client_cpu[@]}" wrk -t1 -c64 -d"${DURATION}s" "${base[$name]}/1k.bin" 2>&1); then
+                say "$name: perf stat failed: $(tail -n 1 <<<"$out")"
+                continue
+            fi
+            requests=$(awk '/ requests in / {print $1}' <<<"$out")
+            printf '%-10s' "$name"
+            for call in "${calls[@]}"; do
+                count=$(awk -F, -v e="syscalls:sys_enter_$call" '$3 == e {print $1}' "$work/perf.$name")
+                awk -v c="${count:-0}" -v r="${requests:-0}" 'BEGIN {printf " %10.2f", (r > 0 && c ~ /^[0-9]+$/) ? c / r : 0}'
+            done
+            printf '   (%s requests)\n' "${requests:-0}"
+        done
+    fi
+fi
