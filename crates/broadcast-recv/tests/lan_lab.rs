@@ -19,7 +19,7 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -27,7 +27,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{built_sender, namespaces_of, programs_under_test, running_as_root};
+use support::{built_sender, lines_of, namespaces_of, programs_under_test, running_as_root};
 
 mod support;
 
@@ -117,22 +117,6 @@ fn signal_group(pgid: u32, signal: &str) {
         .args([&format!("-{signal}"), "--", &format!("-{pgid}")])
         .stderr(Stdio::null())
         .status();
-}
-
-/// The child's stdout lines, as they come.
-fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
-    let (sender, lines) = mpsc::channel();
-    if let Some(stdout) = child.stdout.take() {
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    lines
 }
 
 /// Read lines until one starts with `wanted`; the lines seen if none did

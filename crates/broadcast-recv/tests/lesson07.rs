@@ -20,16 +20,15 @@
 //! that builds the sender (see `blackbox::Program::sibling`).
 
 use std::cell::Cell;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use blackbox::{Program, Server};
-use support::{namespaces_of, programs_under_test, running_as_root};
+use support::{lines_of, namespaces_of, programs_under_test, running_as_root};
 
 mod support;
 
@@ -443,7 +442,7 @@ fn lan_lab_removes_everything_when_stopped() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start bash scripts/lan-lab.sh --hold");
-    let lines = read_lines(&mut child);
+    let lines = lines_of(&mut child);
     let mut run = LabRun::new(child);
     let pid = run.pid;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -482,20 +481,4 @@ fn lan_lab_removes_everything_when_stopped() {
         "stopped with SIGTERM, lan-lab.sh left namespaces behind: {:?}",
         namespaces_of(pid)
     );
-}
-
-/// The child's stdout lines, as they come.
-fn read_lines(child: &mut Child) -> mpsc::Receiver<String> {
-    let (sender, lines) = mpsc::channel();
-    if let Some(stdout) = child.stdout.take() {
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    lines
 }

@@ -370,16 +370,17 @@ impl Worker {
             // them (see crate::files): one `stat` per file per turn, not
             // one per request.
             for &slot in &ready {
-                self.with_conn(slot, |conn, ctx| conn.read_ahead(ctx));
+                if let Some((conn, mut ctx)) = self.conn_and_ctx(slot) {
+                    conn.read_ahead(&mut ctx);
+                }
             }
             for &slot in &ready {
                 self.serve_socket(slot);
             }
             self.ready = ready;
-            let now = self.now;
-            if now >= next_check {
-                self.check_timeouts(now);
-                next_check = now + tick;
+            if self.now >= next_check {
+                self.check_timeouts();
+                next_check = self.now + tick;
             }
         }
     }
@@ -424,26 +425,19 @@ impl Worker {
     /// the middle of its head is told why, with 503.
     fn evict(&mut self) {
         for slot in 0..self.conns.len() {
-            let Some(Some(conn)) = self.conns.get_mut(slot) else {
+            let Some((conn, mut ctx)) = self.conn_and_ctx(slot) else {
                 continue;
             };
             if !conn.standing.evict.load(Ordering::Relaxed) {
                 continue;
             }
             if matches!(conn.phase, Phase::Head) && !conn.input.is_empty() {
-                let mut ctx = Ctx {
-                    app: &self.app,
-                    config: &self.config,
-                    date: &mut self.date,
-                    scratch: &mut self.scratch,
-                    now: self.now,
-                };
                 let line = first_line(&conn.input);
                 let reject = Reject {
                     status: 503,
                     reason: format!(
                         "the server is full (--max-connections {}) and this request head, unfinished, was the oldest",
-                        self.config.max_connections
+                        ctx.config.max_connections
                     ),
                 };
                 conn.refuse(&mut ctx, &line, reject);
@@ -455,31 +449,32 @@ impl Worker {
         }
     }
 
-    /// Run `f` on the connection in `slot`, if there is one.
-    fn with_conn(&mut self, slot: usize, f: impl FnOnce(&mut Conn, &mut Ctx<'_>)) {
-        let Some(Some(conn)) = self.conns.get_mut(slot) else {
-            return;
+    /// The connection in `slot`, if there is one, and what it borrows from
+    /// this worker while it is served.
+    fn conn_and_ctx(&mut self, slot: usize) -> Option<(&mut Conn, Ctx<'_>)> {
+        let Worker {
+            conns,
+            app,
+            config,
+            date,
+            scratch,
+            now,
+            ..
+        } = self;
+        let conn = conns.get_mut(slot)?.as_mut()?;
+        let ctx = Ctx {
+            app,
+            config,
+            date,
+            scratch,
+            now: *now,
         };
-        let mut ctx = Ctx {
-            app: &self.app,
-            config: &self.config,
-            date: &mut self.date,
-            scratch: &mut self.scratch,
-            now: self.now,
-        };
-        f(conn, &mut ctx);
+        Some((conn, ctx))
     }
 
     fn serve_socket(&mut self, slot: usize) {
-        let Some(Some(conn)) = self.conns.get_mut(slot) else {
+        let Some((conn, mut ctx)) = self.conn_and_ctx(slot) else {
             return;
-        };
-        let mut ctx = Ctx {
-            app: &self.app,
-            config: &self.config,
-            date: &mut self.date,
-            scratch: &mut self.scratch,
-            now: self.now,
         };
         if conn.drive(&mut ctx) == Flow::Close {
             self.close(slot);
@@ -500,19 +495,12 @@ impl Worker {
     }
 
     /// Slow or silent clients: every tick, look at every connection's clock.
-    fn check_timeouts(&mut self, now: Instant) {
+    fn check_timeouts(&mut self) {
         for slot in 0..self.conns.len() {
-            let Some(Some(conn)) = self.conns.get_mut(slot) else {
+            let Some((conn, mut ctx)) = self.conn_and_ctx(slot) else {
                 continue;
             };
-            let mut ctx = Ctx {
-                app: &self.app,
-                config: &self.config,
-                date: &mut self.date,
-                scratch: &mut self.scratch,
-                now: self.now,
-            };
-            if conn.check_timeout(now, &mut ctx) == Flow::Close {
+            if conn.check_timeout(&mut ctx) == Flow::Close {
                 self.close(slot);
             } else {
                 conn.publish();
@@ -1109,8 +1097,8 @@ impl Conn {
         }
     }
 
-    fn check_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) -> Flow {
-        let config = ctx.config;
+    fn check_timeout(&mut self, ctx: &mut Ctx<'_>) -> Flow {
+        let (config, now) = (ctx.config, ctx.now);
         match &self.phase {
             Phase::Lingering { until } => {
                 if now >= *until {

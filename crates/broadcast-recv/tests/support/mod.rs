@@ -2,8 +2,11 @@
 //! (graded) and lan_lab.rs (the script's own cleanup, not graded).
 #![allow(dead_code)] // each test file uses its own part of this
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command};
+use std::sync::mpsc;
+use std::thread;
 
 /// The built broadcast-send: Cargo puts it beside broadcast-recv.
 pub fn built_sender() -> PathBuf {
@@ -47,4 +50,20 @@ pub fn namespaces_of(pid: u32) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The child's stdout lines, as they come.
+pub fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let (sender, lines) = mpsc::channel();
+    if let Some(stdout) = child.stdout.take() {
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    lines
 }
