@@ -1,4 +1,5 @@
-//! tcp-echo — lesson 1, TCP data transfer (notes section 1, "tcp 数据传输").
+//! tcp-echo — lesson 1, TCP data transfer (notes section 1, "tcp 数据传输"),
+//! and lesson 9, ten thousand clients (`--model threads|poll|async`).
 //!
 //! A server that sends back every byte it receives, and a client to talk to
 //! it. The server logs every `recv` call, so you can watch what the notes
@@ -9,13 +10,16 @@
 //! cargo run -p tcp-echo -- server                          # terminal 1
 //! cargo run -p tcp-echo -- client 127.0.0.1:9001 hello     # terminal 2
 //! cargo run -p tcp-echo -- server --buf-size 4             # recv 4, 4, 2 …
+//! cargo run -p tcp-echo -- server --model poll             # one thread, epoll
 //! ```
 
 use std::net::SocketAddr;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod asynch;
 mod client;
+mod poll;
 mod server;
 
 #[derive(Parser)]
@@ -31,6 +35,23 @@ struct Cli {
     /// `cargo run -p wire -- FILE` draws it).
     #[arg(long, global = true, value_name = "FILE")]
     trace: Option<std::path::PathBuf>,
+    /// How the server serves many clients (lesson 9): a thread per client,
+    /// one thread's event loop (epoll), or async tasks (tokio). Accepted
+    /// anywhere, so `tcp-echo --model poll` can stand for the program; the
+    /// client ignores it.
+    #[arg(long, global = true, value_enum, value_name = "MODEL", default_value_t = Model::Threads)]
+    model: Model,
+}
+
+/// The three ways `server` serves its clients (lesson 9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Model {
+    /// A thread per client, blocking recv and send (lesson 1).
+    Threads,
+    /// One thread, non-blocking sockets, an edge-triggered readiness loop.
+    Poll,
+    /// One task per client on tokio's current-thread runtime.
+    Async,
 }
 
 #[derive(Subcommand)]
@@ -80,7 +101,11 @@ fn main() -> std::process::ExitCode {
     common::run_main(|| {
         common::trace::start("tcp-echo", cli.trace.as_deref())?;
         match cli.command {
-            Command::Server(args) => server::run(&args),
+            Command::Server(args) => match cli.model {
+                Model::Threads => server::run(&args),
+                Model::Poll => poll::run(&args),
+                Model::Async => asynch::run(&args),
+            },
             Command::Client(args) => client::run(&args),
         }
     })
