@@ -126,28 +126,7 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
             copy[line.len() - 1] = b'1';
             return parse_head(&copy, limits);
         }
-        let header_bytes = buf.len() - (end + 1);
-        let head_end = find_head_end(&buf[end + 1..]);
-        if head_end.is_none() && header_bytes > limits.max_header_bytes {
-            return Err(Reject::new(
-                431,
-                format!(
-                    "header section larger than {} bytes",
-                    limits.max_header_bytes
-                ),
-            ));
-        }
-        if let Some(len) = head_end {
-            if len > limits.max_header_bytes {
-                return Err(Reject::new(
-                    431,
-                    format!(
-                        "header section larger than {} bytes",
-                        limits.max_header_bytes
-                    ),
-                ));
-            }
-        }
+        check_header_size(&buf[end + 1..], limits)?;
     }
 
     // region: httparse-head
@@ -173,18 +152,47 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
             format!("more than {} header fields", limits.max_headers),
         ));
     }
-    // httparse tolerates some bytes RFC 9112 says to reject: a NUL anywhere,
-    // or a CR that does not start a CRLF (some programs treat a bare CR as a
-    // line end, others do not — a smuggling vector).
-    for (i, &b) in buf[..len].iter().enumerate() {
+    check_head_bytes(&buf[..len])?;
+    Ok(Some((head_of(&request, limits)?, len)))
+}
+
+/// 431 when the header section (what follows the request line) is longer
+/// than --max-header-bytes, whether or not its end has arrived.
+fn check_header_size(headers: &[u8], limits: &Limits) -> Result<(), Reject> {
+    let too_large = match find_head_end(headers) {
+        Some(len) => len > limits.max_header_bytes,
+        None => headers.len() > limits.max_header_bytes,
+    };
+    if too_large {
+        return Err(Reject::new(
+            431,
+            format!(
+                "header section larger than {} bytes",
+                limits.max_header_bytes
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// httparse tolerates some bytes RFC 9112 says to reject: a NUL anywhere,
+/// or a CR that does not start a CRLF (some programs treat a bare CR as a
+/// line end, others do not — a smuggling vector).
+fn check_head_bytes(head: &[u8]) -> Result<(), Reject> {
+    for (i, &b) in head.iter().enumerate() {
         if b == 0 {
             return Err(Reject::new(400, "NUL byte in the request head"));
         }
-        if b == b'\r' && buf.get(i + 1) != Some(&b'\n') {
+        if b == b'\r' && head.get(i + 1) != Some(&b'\n') {
             return Err(Reject::new(400, "bare CR in the request head"));
         }
     }
+    Ok(())
+}
 
+/// The [`Head`] of a request httparse has read: its target, Host, framing
+/// and connection checked.
+fn head_of(request: &httparse::Request<'_, '_>, limits: &Limits) -> Result<Head, Reject> {
     let method = request.method.unwrap_or("").to_string();
     let target = request.path.unwrap_or("").to_string();
     let minor = request.version.unwrap_or(1);
@@ -194,24 +202,7 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
         .map(|h| (h.name.to_string(), h.value.to_vec()))
         .collect();
     check_target(&method, &target)?;
-
-    // Host: exactly one in HTTP/1.1 (RFC 9112, section 3.2); never two.
-    let hosts = count(&headers, "host");
-    if hosts > 1 {
-        return Err(Reject::new(400, "more than one Host header"));
-    }
-    if hosts == 0 && minor == 1 {
-        return Err(Reject::new(400, "HTTP/1.1 request without a Host header"));
-    }
-    if let Some(host) = values(&headers, "host").next() {
-        if !valid_host(host) {
-            return Err(Reject::new(
-                400,
-                format!("Host {host:?} is not HOST[:PORT] (RFC 9112, section 3.2)"),
-            ));
-        }
-    }
-
+    check_host(&headers, minor)?;
     let framing = framing(&headers, minor, limits)?;
     // Connection is a comma-separated list of tokens. `close` wins over
     // anything else ("keep-alive, close" closes); HTTP/1.0 stays open only
@@ -224,19 +215,35 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
         && (minor == 1 || tokens.iter().any(|t| t == "keep-alive"));
     let expect_continue = minor == 1
         && values(&headers, "expect").any(|v| v.trim().eq_ignore_ascii_case("100-continue"));
+    Ok(Head {
+        method,
+        target,
+        minor,
+        headers,
+        framing,
+        keep_alive,
+        expect_continue,
+    })
+}
 
-    Ok(Some((
-        Head {
-            method,
-            target,
-            minor,
-            headers,
-            framing,
-            keep_alive,
-            expect_continue,
-        },
-        len,
-    )))
+/// Host: exactly one in HTTP/1.1 (RFC 9112, section 3.2); never two.
+fn check_host(headers: &[(String, Vec<u8>)], minor: u8) -> Result<(), Reject> {
+    let hosts = count(headers, "host");
+    if hosts > 1 {
+        return Err(Reject::new(400, "more than one Host header"));
+    }
+    if hosts == 0 && minor == 1 {
+        return Err(Reject::new(400, "HTTP/1.1 request without a Host header"));
+    }
+    if let Some(host) = values(headers, "host").next() {
+        if !valid_host(host) {
+            return Err(Reject::new(
+                400,
+                format!("Host {host:?} is not HOST[:PORT] (RFC 9112, section 3.2)"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Length of a header section that ends with an empty line, if it does.

@@ -165,19 +165,52 @@ fn colour(kind: ArrowKind) -> (&'static str, &'static str) {
     }
 }
 
-/// The diagram as SVG: a lifeline per column, a row per event (times at
-/// the left), an arrow per send to each recv that took its bytes.
-pub fn svg(d: &Diagram, title: &str) -> String {
+/// Where things go in the SVG: columns across, rows down.
+struct Layout {
+    rows: usize,
+}
+
+impl Layout {
     const LEFT: f64 = 84.0; // time labels
     const LABEL_W: f64 = 250.0; // event labels beside a lifeline
     const GAP: f64 = 300.0; // between two lifelines
     const TOP: f64 = 92.0;
     const ROW_H: f64 = 24.0;
+
+    /// A column's lifeline.
+    fn x(&self, c: usize) -> f64 {
+        Self::LEFT + Self::LABEL_W + c as f64 * Self::GAP
+    }
+
+    /// A row's line.
+    fn y(&self, r: usize) -> f64 {
+        Self::TOP + 18.0 + r as f64 * Self::ROW_H
+    }
+
+    /// Where the lifelines end.
+    fn bottom(&self) -> f64 {
+        self.y(self.rows)
+    }
+}
+
+/// Every arrow kind, in the legend's order, with its word there.
+const KINDS: [(ArrowKind, &str); 7] = [
+    (ArrowKind::Data, "bytes"),
+    (ArrowKind::Connect, "handshake"),
+    (ArrowKind::Fin, "FIN"),
+    (ArrowKind::Reset, "RST"),
+    (ArrowKind::Datagram, "datagram"),
+    (ArrowKind::Truncated, "truncated"),
+    (ArrowKind::Unreceived, "not received"),
+];
+
+/// The diagram as SVG: a lifeline per column, a row per event (times at
+/// the left), an arrow per send to each recv that took its bytes.
+pub fn svg(d: &Diagram, title: &str) -> String {
+    let at = Layout { rows: d.rows.len() };
     let cols = d.columns.len().max(1);
-    let x = |c: usize| LEFT + LABEL_W + c as f64 * GAP;
-    let width = x(cols - 1) + LABEL_W + 20.0;
-    let y = |r: usize| TOP + 18.0 + r as f64 * ROW_H;
-    let height = y(d.rows.len()) + 60.0;
+    let width = at.x(cols - 1) + Layout::LABEL_W + 20.0;
+    let height = at.bottom() + 60.0;
 
     let mut s = String::new();
     let _ = writeln!(
@@ -187,15 +220,7 @@ pub fn svg(d: &Diagram, title: &str) -> String {
     let _ = writeln!(s, "<title>{}</title>", xml(title));
     let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
     s.push_str("<defs>\n");
-    for kind in [
-        ArrowKind::Data,
-        ArrowKind::Connect,
-        ArrowKind::Fin,
-        ArrowKind::Reset,
-        ArrowKind::Datagram,
-        ArrowKind::Truncated,
-        ArrowKind::Unreceived,
-    ] {
+    for (kind, _) in KINDS {
         let (c, _) = colour(kind);
         let _ = writeln!(
             s,
@@ -212,12 +237,22 @@ pub fn svg(d: &Diagram, title: &str) -> String {
     let _ = writeln!(
         s,
         r##"<text x="12" y="{:.0}" fill="#57606a">ms</text>"##,
-        TOP + 2.0
+        Layout::TOP + 2.0
     );
+    svg_lifelines(&mut s, d, &at);
+    svg_arrows(&mut s, d, &at);
+    for r in 0..d.rows.len() {
+        svg_row(&mut s, d, &at, r);
+    }
+    svg_legend(&mut s, d, &at);
+    s.push_str("</svg>\n");
+    s
+}
 
-    // Lifelines and their headers.
+/// Lifelines and their headers.
+fn svg_lifelines(s: &mut String, d: &Diagram, at: &Layout) {
     for (c, col) in d.columns.iter().enumerate() {
-        let cx = x(c);
+        let cx = at.x(c);
         let fill = if col.trace.is_some() {
             "#f6f8fa"
         } else {
@@ -242,14 +277,17 @@ pub fn svg(d: &Diagram, title: &str) -> String {
         let _ = writeln!(
             s,
             r##"<line x1="{cx:.0}" y1="76" x2="{cx:.0}" y2="{:.0}" stroke="#d0d7de" stroke-width="2"/>"##,
-            y(d.rows.len())
+            at.bottom()
         );
     }
+}
 
-    // Arrows under the labels.
+/// Arrows, drawn before the rows so that the labels are on top.
+fn svg_arrows(s: &mut String, d: &Diagram, at: &Layout) {
     for a in &d.arrows {
         let (from, to) = (&d.rows[a.from_row], &d.rows[a.to_row]);
-        let (x1, y1, x2, y2) = (x(from.column), y(a.from_row), x(to.column), y(a.to_row));
+        let (x1, y1) = (at.x(from.column), at.y(a.from_row));
+        let (x2, y2) = (at.x(to.column), at.y(a.to_row));
         let (c, dash) = colour(a.kind);
         let dash = if dash.is_empty() {
             String::new()
@@ -262,89 +300,84 @@ pub fn svg(d: &Diagram, title: &str) -> String {
             k = a.kind
         );
     }
+}
 
-    // Rows: time, a dot on the lifeline, the label on the side away from
-    // the row's arrows.
-    for (r, row) in d.rows.iter().enumerate() {
-        let cy = y(r);
-        let cx = x(row.column);
-        if row.ghost {
-            let _ = writeln!(
-                s,
-                r##"<text x="{:.0}" y="{:.0}" fill="#9a6700">?</text>"##,
-                cx + 6.0,
-                cy + 4.0
-            );
-            continue;
-        }
+/// Row `r`: its time, a dot on the lifeline, the label on the side away
+/// from the row's arrows.
+fn svg_row(s: &mut String, d: &Diagram, at: &Layout, r: usize) {
+    let row = &d.rows[r];
+    let cy = at.y(r);
+    let cx = at.x(row.column);
+    if row.ghost {
         let _ = writeln!(
             s,
-            r##"<text x="{:.0}" y="{:.0}" text-anchor="end" fill="#57606a">{}</text>"##,
-            LEFT - 8.0,
-            cy + 4.0,
-            if row.summary.is_some() {
-                "…".to_string()
-            } else {
-                ms(row.t)
-            }
+            r##"<text x="{:.0}" y="{:.0}" fill="#9a6700">?</text>"##,
+            cx + 6.0,
+            cy + 4.0
         );
-        let goes_right = d
-            .arrows_from(r)
-            .chain(d.arrows_to(r))
-            .map(|a| {
-                let other = if a.from_row == r {
-                    a.to_row
-                } else {
-                    a.from_row
-                };
-                d.rows[other].column > row.column
-            })
-            .next()
-            .unwrap_or(row.column + 1 < d.columns.len());
-        let (lx, anchor) = if goes_right {
-            (cx - 10.0, "end")
-        } else {
-            (cx + 10.0, "start")
-        };
-        let e = &row.event;
-        let dot = if row.summary.is_some() {
-            "#8c959f"
-        } else if e.truncated || e.ev == "error" {
-            "#cf222e"
-        } else if e.ev == "recv" || e.ev == "recvfrom" {
-            "#1a7f37"
-        } else {
-            "#24292f"
-        };
-        let _ = writeln!(
-            s,
-            r#"<circle cx="{cx:.0}" cy="{cy:.0}" r="4" fill="{dot}"/>"#
-        );
-        let weight = if e.truncated || e.ev == "error" {
-            r##" fill="#cf222e""##
-        } else {
-            r##" fill="#24292f""##
-        };
-        let _ = writeln!(
-            s,
-            r##"<text x="{lx:.0}" y="{:.0}" text-anchor="{anchor}"{weight} stroke="#ffffff" stroke-width="4" paint-order="stroke">{}</text>"##,
-            cy + 4.0,
-            xml(&clip(&describe(row, false), LABEL_CHARS))
-        );
+        return;
     }
+    let _ = writeln!(
+        s,
+        r##"<text x="{:.0}" y="{:.0}" text-anchor="end" fill="#57606a">{}</text>"##,
+        Layout::LEFT - 8.0,
+        cy + 4.0,
+        if row.summary.is_some() {
+            "…".to_string()
+        } else {
+            ms(row.t)
+        }
+    );
+    let goes_right = d
+        .arrows_from(r)
+        .chain(d.arrows_to(r))
+        .map(|a| {
+            let other = if a.from_row == r {
+                a.to_row
+            } else {
+                a.from_row
+            };
+            d.rows[other].column > row.column
+        })
+        .next()
+        .unwrap_or(row.column + 1 < d.columns.len());
+    let (lx, anchor) = if goes_right {
+        (cx - 10.0, "end")
+    } else {
+        (cx + 10.0, "start")
+    };
+    let e = &row.event;
+    let dot = if row.summary.is_some() {
+        "#8c959f"
+    } else if e.truncated || e.ev == "error" {
+        "#cf222e"
+    } else if e.ev == "recv" || e.ev == "recvfrom" {
+        "#1a7f37"
+    } else {
+        "#24292f"
+    };
+    let _ = writeln!(
+        s,
+        r#"<circle cx="{cx:.0}" cy="{cy:.0}" r="4" fill="{dot}"/>"#
+    );
+    let weight = if e.truncated || e.ev == "error" {
+        r##" fill="#cf222e""##
+    } else {
+        r##" fill="#24292f""##
+    };
+    let _ = writeln!(
+        s,
+        r##"<text x="{lx:.0}" y="{:.0}" text-anchor="{anchor}"{weight} stroke="#ffffff" stroke-width="4" paint-order="stroke">{}</text>"##,
+        cy + 4.0,
+        xml(&clip(&describe(row, false), LABEL_CHARS))
+    );
+}
 
-    // Legend.
-    let ly = y(d.rows.len()) + 30.0;
+/// The legend: the kinds of arrow this diagram has.
+fn svg_legend(s: &mut String, d: &Diagram, at: &Layout) {
+    let ly = at.bottom() + 30.0;
     let mut lx = 12.0;
-    for (kind, word) in [
-        (ArrowKind::Data, "bytes"),
-        (ArrowKind::Connect, "handshake"),
-        (ArrowKind::Fin, "FIN"),
-        (ArrowKind::Reset, "RST"),
-        (ArrowKind::Datagram, "datagram"),
-        (ArrowKind::Truncated, "truncated"),
-        (ArrowKind::Unreceived, "not received"),
-    ] {
+    for (kind, word) in KINDS {
         if !d.arrows.iter().any(|a| a.kind == kind) {
             continue;
         }
@@ -362,6 +395,4 @@ pub fn svg(d: &Diagram, title: &str) -> String {
         );
         lx += 60.0 + 8.0 * word.len() as f64;
     }
-    s.push_str("</svg>\n");
-    s
 }
