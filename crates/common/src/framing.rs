@@ -20,6 +20,17 @@
 //! the receive buffer around it: read into its free space, then take out every
 //! complete message, without copying or allocating per message.
 //!
+//! Why here, in `common`, when only sticky-demo uses it: lesson 2's student
+//! writes the recv loops that *use* a decoder (the `recv-raw` and
+//! `recv-messages` regions), not the decoder itself. `scripts/exercise start`
+//! makes a starter from the program's own crate with its regions cut out,
+//! and builds it against `crates/common` as given. Kept here, the framing a
+//! student's loop calls is the reference's, tested once by feeding every
+//! split of its input, and the graded crate holds only the student's code.
+//! Lesson 2 links to this file and shows its `next-message` region; the
+//! Python version (`sticky_demo.py`) has its own decoder, which is an
+//! exercise there (`frame-decoder`).
+//!
 //! ```
 //! use common::framing::{encode, FrameBuffer, Framing};
 //!

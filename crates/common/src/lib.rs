@@ -1,4 +1,5 @@
-//! What two or more of the course programs share — and nothing else.
+//! What two or more of the course programs share, and the one library a
+//! lesson gives its students finished ([`framing`]) — nothing else.
 //!
 //! Like the `lib/` folder of Stevens' *UNIX Network Programming*, this crate
 //! keeps the boring, easy-to-get-wrong parts in one place so that each
@@ -14,7 +15,8 @@
 //! * [`text`] — showing received bytes as readable text (`\n`, `\xNN`).
 //! * [`trace`] — `--trace FILE`: one JSON line per socket event, for `wire`.
 //! * [`units`] — byte counts with K/M/G suffixes on the command line.
-//! * [`framing`] — message boundaries on a TCP byte stream (lesson 2).
+//! * [`framing`] — message boundaries on a TCP byte stream (lesson 2). Only
+//!   sticky-demo uses it; its header says why it lives here.
 
 pub mod framing;
 pub mod log;
