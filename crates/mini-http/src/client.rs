@@ -264,41 +264,11 @@ fn local(stream: &TcpStream) -> String {
 /// the connection may be used again.
 fn read_response(c: &mut Conn, req: &ClientRequest, out: &mut impl Write) -> anyhow::Result<bool> {
     loop {
-        // The head: up to the empty line.
-        let (status, head_len, headers) = loop {
-            let mut fields = [httparse::EMPTY_HEADER; 128];
-            let mut response = httparse::Response::new(&mut fields);
-            match response.parse(&c.buffered) {
-                Ok(httparse::Status::Complete(len)) => {
-                    let headers: Vec<(String, String)> = response
-                        .headers
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.name.to_ascii_lowercase(),
-                                String::from_utf8_lossy(h.value).trim().to_string(),
-                            )
-                        })
-                        .collect();
-                    break (response.code.unwrap_or(0), len, headers);
-                }
-                Ok(httparse::Status::Partial) => {
-                    if c.buffered.len() > 64 * 1024 {
-                        bail!("recv {}: response head larger than 64 KiB", c.addr);
-                    }
-                    if !c.fill()? {
-                        if c.buffered.is_empty() {
-                            bail!(
-                                "recv {}: the server closed the connection without a response",
-                                c.addr
-                            );
-                        }
-                        bail!("recv {}: the server closed the connection in the middle of the response head", c.addr);
-                    }
-                }
-                Err(err) => bail!("recv {}: malformed response: {err}", c.addr),
-            }
-        };
+        let ResponseHead {
+            status,
+            len: head_len,
+            headers,
+        } = read_head(c)?;
         if req.verbose {
             show_lines(out, "< ", &c.buffered[..head_len])?;
             out.flush()?;
@@ -322,45 +292,15 @@ fn read_response(c: &mut Conn, req: &ClientRequest, out: &mut impl Write) -> any
         let chunked = header("transfer-encoding")
             .is_some_and(|v| v.to_ascii_lowercase().trim_end().ends_with("chunked"));
         if chunked {
-            let mut decoder = ChunkedDecoder::new(64 * 1024);
-            let mut body = Vec::new();
-            loop {
-                let fed = decoder
-                    .feed(&c.buffered, &mut body, u64::MAX)
-                    .map_err(|e| anyhow!("recv {}: {}", c.addr, e.reason))?;
-                c.buffered.drain(..fed.consumed);
-                out.write_all(&body)?;
-                body.clear();
-                if fed.done {
-                    return Ok(!closes);
-                }
-                if !c.fill()? {
-                    bail!(
-                        "recv {}: connection closed in the middle of a chunked body",
-                        c.addr
-                    );
-                }
-            }
+            copy_chunked_body(c, out)?;
+            return Ok(!closes);
         }
         if let Some(length) = header("content-length") {
-            let mut left: u64 = length
+            let length: u64 = length
                 .parse()
                 .map_err(|_| anyhow!("recv {}: bad Content-Length {length:?}", c.addr))?;
-            loop {
-                let take = left.min(c.buffered.len() as u64) as usize;
-                out.write_all(&c.buffered[..take])?;
-                c.buffered.drain(..take);
-                left -= take as u64;
-                if left == 0 {
-                    return Ok(!closes);
-                }
-                if !c.fill()? {
-                    bail!(
-                        "recv {}: connection closed with {left} bytes of the body still to come",
-                        c.addr
-                    );
-                }
-            }
+            copy_body(c, out, length)?;
+            return Ok(!closes);
         }
         // Neither: the body is everything until the server closes.
         loop {
@@ -369,6 +309,99 @@ fn read_response(c: &mut Conn, req: &ClientRequest, out: &mut impl Write) -> any
             if !c.fill()? {
                 return Ok(false);
             }
+        }
+    }
+}
+
+/// A response head as [`read_head`] found it at the start of the buffer.
+struct ResponseHead {
+    status: u16,
+    /// Its bytes, up to and including the empty line.
+    len: usize,
+    /// Its fields, names in lower case.
+    headers: Vec<(String, String)>,
+}
+
+/// Receive until a whole response head is buffered.
+fn read_head(c: &mut Conn) -> anyhow::Result<ResponseHead> {
+    loop {
+        let mut fields = [httparse::EMPTY_HEADER; 128];
+        let mut response = httparse::Response::new(&mut fields);
+        match response.parse(&c.buffered) {
+            Ok(httparse::Status::Complete(len)) => {
+                let headers: Vec<(String, String)> = response
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.name.to_ascii_lowercase(),
+                            String::from_utf8_lossy(h.value).trim().to_string(),
+                        )
+                    })
+                    .collect();
+                return Ok(ResponseHead {
+                    status: response.code.unwrap_or(0),
+                    len,
+                    headers,
+                });
+            }
+            Ok(httparse::Status::Partial) => {
+                if c.buffered.len() > 64 * 1024 {
+                    bail!("recv {}: response head larger than 64 KiB", c.addr);
+                }
+                if !c.fill()? {
+                    if c.buffered.is_empty() {
+                        bail!(
+                            "recv {}: the server closed the connection without a response",
+                            c.addr
+                        );
+                    }
+                    bail!("recv {}: the server closed the connection in the middle of the response head", c.addr);
+                }
+            }
+            Err(err) => bail!("recv {}: malformed response: {err}", c.addr),
+        }
+    }
+}
+
+/// Copy a `Transfer-Encoding: chunked` body to `out`, decoded.
+fn copy_chunked_body(c: &mut Conn, out: &mut impl Write) -> anyhow::Result<()> {
+    let mut decoder = ChunkedDecoder::new(64 * 1024);
+    let mut body = Vec::new();
+    loop {
+        let fed = decoder
+            .feed(&c.buffered, &mut body, u64::MAX)
+            .map_err(|e| anyhow!("recv {}: {}", c.addr, e.reason))?;
+        c.buffered.drain(..fed.consumed);
+        out.write_all(&body)?;
+        body.clear();
+        if fed.done {
+            return Ok(());
+        }
+        if !c.fill()? {
+            bail!(
+                "recv {}: connection closed in the middle of a chunked body",
+                c.addr
+            );
+        }
+    }
+}
+
+/// Copy a body of Content-Length bytes to `out`.
+fn copy_body(c: &mut Conn, out: &mut impl Write, mut left: u64) -> anyhow::Result<()> {
+    loop {
+        let take = left.min(c.buffered.len() as u64) as usize;
+        out.write_all(&c.buffered[..take])?;
+        c.buffered.drain(..take);
+        left -= take as u64;
+        if left == 0 {
+            return Ok(());
+        }
+        if !c.fill()? {
+            bail!(
+                "recv {}: connection closed with {left} bytes of the body still to come",
+                c.addr
+            );
         }
     }
 }

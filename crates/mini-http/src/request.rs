@@ -566,6 +566,49 @@ impl ChunkedDecoder {
         Ok(())
     }
 
+    /// A byte of a chunk-size line's number.
+    fn size_byte(&mut self, b: u8, max_body: u64) -> Result<(), Reject> {
+        let bad = |what: &str| Err(Reject::new(400, format!("bad chunked body: {what}")));
+        if let Some(d) = (b as char).to_digit(16) {
+            self.digits += 1;
+            if self.digits > 15 {
+                return bad("chunk size has too many digits");
+            }
+            self.size = self.size * 16 + u64::from(d);
+        } else if self.digits == 0 {
+            return bad("chunk size is not a hexadecimal number");
+        } else if b == b'\r' {
+            self.state = ChunkState::SizeLf;
+        } else if b == b'\n' {
+            self.size_line_done(max_body)?;
+        } else if b == b';' {
+            self.state = ChunkState::Extension;
+        } else if b == b' ' || b == b'\t' {
+            self.state = ChunkState::SizeSpace;
+        } else {
+            return bad("chunk size is not a hexadecimal number");
+        }
+        Ok(())
+    }
+
+    /// A byte of a trailer field line (or of the empty line that ends them).
+    fn trailer_byte(&mut self, b: u8) -> Result<(), Reject> {
+        self.trailer_bytes += 1;
+        if self.trailer_bytes > self.max_trailer {
+            return Err(Reject::new(
+                431,
+                format!("chunked trailer larger than {} bytes", self.max_trailer),
+            ));
+        }
+        match b {
+            b'\r' => self.state = ChunkState::TrailerLf,
+            b'\n' => self.trailer_line_done()?,
+            0 => return Err(Reject::new(400, "bad chunked body: NUL in a trailer field")),
+            _ => self.line.push(b),
+        }
+        Ok(())
+    }
+
     /// Decode as much of `input` as possible, appending body bytes to `body`.
     /// `max_body` bounds the decoded size (413 past it).
     pub fn feed(&mut self, input: &[u8], body: &mut Vec<u8>, max_body: u64) -> Result<Fed, Reject> {
@@ -575,27 +618,7 @@ impl ChunkedDecoder {
         while i < input.len() && self.state != Done {
             let b = input[i];
             match self.state {
-                Size => {
-                    if let Some(d) = (b as char).to_digit(16) {
-                        self.digits += 1;
-                        if self.digits > 15 {
-                            return bad("chunk size has too many digits");
-                        }
-                        self.size = self.size * 16 + u64::from(d);
-                    } else if self.digits == 0 {
-                        return bad("chunk size is not a hexadecimal number");
-                    } else if b == b'\r' {
-                        self.state = SizeLf;
-                    } else if b == b'\n' {
-                        self.size_line_done(max_body)?;
-                    } else if b == b';' {
-                        self.state = Extension;
-                    } else if b == b' ' || b == b'\t' {
-                        self.state = SizeSpace;
-                    } else {
-                        return bad("chunk size is not a hexadecimal number");
-                    }
-                }
+                Size => self.size_byte(b, max_body)?,
                 SizeSpace => match b {
                     b' ' | b'\t' => {}
                     b';' => self.state = Extension,
@@ -635,21 +658,7 @@ impl ChunkedDecoder {
                     }
                     self.next_chunk();
                 }
-                TrailerLine => {
-                    self.trailer_bytes += 1;
-                    if self.trailer_bytes > self.max_trailer {
-                        return Err(Reject::new(
-                            431,
-                            format!("chunked trailer larger than {} bytes", self.max_trailer),
-                        ));
-                    }
-                    match b {
-                        b'\r' => self.state = TrailerLf,
-                        b'\n' => self.trailer_line_done()?,
-                        0 => return bad("NUL in a trailer field"),
-                        _ => self.line.push(b),
-                    }
-                }
+                TrailerLine => self.trailer_byte(b)?,
                 TrailerLf => {
                     if b != b'\n' {
                         return bad("CR not followed by LF in the trailer");
