@@ -4,7 +4,7 @@
 
 - `programs`  which command grades each program: --impl, IMPL_*, grading.toml
 - `tests`     the lessons' tests, run with cargo-nextest, read back from JUnit
-- `points`    exact per-test points (hundredths that add up to the lesson's)
+- `points`    exact per-test points (sixteenths, exact in binary floating point)
 - `reaper`    nothing a test started outlives grading (Linux: a subreaper)
 - `report`    the table, the Gradescope results file, GitHub Classroom's result
 """

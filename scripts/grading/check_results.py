@@ -5,8 +5,9 @@
 
 Each file must be valid against results.schema.json (beside this file; needs
 the `jsonschema` package), and its points must add up exactly: `score` is
-the sum of the tests' scores, each test's score is 0 or its max_score, and
-the tests' max_scores sum to extra_data.max_score. Prints `N passed, N
+the sum of the tests' scores (added in binary floating point, exactly: every
+score is a whole number of sixteenths), each test's score is 0 or its
+max_score, and the tests' max_scores sum to extra_data.max_score. Prints `N passed, N
 failed`; exit status 1 when a file fails.
 """
 
@@ -22,8 +23,10 @@ except ImportError:
 SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.schema.json")
 
 
-def cents(value):
-    return round(value * 100)
+def units(value):
+    """A score in sixteenths of a point; None when it is not a whole number of them."""
+    scaled = value * 16
+    return int(scaled) if scaled == int(scaled) else None
 
 
 def problems(path, schema):
@@ -37,16 +40,28 @@ def problems(path, schema):
     if found:
         return found
     tests = data["tests"]
-    if sum(cents(t["score"]) for t in tests) != cents(data["score"]):
-        found.append(f"score {data['score']} is not the sum of the tests' scores")
     for test in tests:
-        if cents(test["score"]) not in (0, cents(test["max_score"])):
+        for key in ("score", "max_score"):
+            if units(test[key]) is None:
+                found.append(f"test {test['number']}: {key} {test[key]} is not a whole number of "
+                             "sixteenths of a point (README \"Points are exact\")")
+    if found:
+        return found
+    # Added as a grading engine adds them, in binary floating point, in the
+    # file's order: exact, since every score is a whole number of sixteenths.
+    added = 0.0
+    for test in tests:
+        added += test["score"]
+    if added != data["score"]:
+        found.append(f"score {data['score']} is not the sum of the tests' scores ({added!r})")
+    for test in tests:
+        if units(test["score"]) not in (0, units(test["max_score"])):
             found.append(f"test {test['number']}: score {test['score']} is neither 0 nor its "
                          f"max_score {test['max_score']}")
-        if (test["status"] == "passed") != (cents(test["score"]) == cents(test["max_score"])):
+        if (test["status"] == "passed") != (units(test["score"]) == units(test["max_score"])):
             found.append(f"test {test['number']}: status {test['status']} does not match its score")
     maximum = data.get("extra_data", {}).get("max_score")
-    if maximum is not None and tests and sum(cents(t["max_score"]) for t in tests) != cents(maximum):
+    if maximum is not None and tests and sum(units(t["max_score"]) for t in tests) != units(maximum):
         found.append(f"the tests' max_scores do not add up to extra_data.max_score {maximum}")
     return found
 

@@ -28,6 +28,7 @@ import shlex
 import signal
 import sys
 import time
+import traceback
 
 from . import points, programs, reaper, report, tests
 from .programs import GradingError
@@ -51,13 +52,13 @@ def say(message):
 
 
 def load_points():
-    """{lesson: {"title", "cents", "programs"}} from scripts/grade-points.json."""
+    """{lesson: {"title", "units", "programs"}} from scripts/grade-points.json."""
     try:
         with open(POINTS_FILE, encoding="utf-8") as f:
             data = json.load(f)["lessons"]
         lessons = {}
         for key, info in data.items():
-            lessons[int(key)] = {"title": info["title"], "cents": points.to_cents(info["points"]),
+            lessons[int(key)] = {"title": info["title"], "units": points.to_units(info["points"]),
                                  "programs": info.get("programs", [])}
         return lessons
     except (OSError, ValueError, KeyError, TypeError) as err:
@@ -71,8 +72,12 @@ def parse_args(argv):
         epilog="Programs: " + ", ".join(programs.PROGRAMS) +
                ". Precedence: --impl, then IMPL_<PROGRAM>, then grading.toml, then the "
                "workspace's own program.")
-    parser.add_argument("--lesson", type=int, choices=range(1, 9), metavar="N",
-                        help="grade only lesson N (1-8)")
+    try:
+        known = sorted(load_points())
+    except GradingError:
+        known = list(range(1, 9))
+    parser.add_argument("--lesson", type=int, choices=known, metavar="N",
+                        help=f"grade only lesson N ({known[0]}-{known[-1]})")
     parser.add_argument("--impl", action="append", default=[], metavar="PROGRAM=COMMAND",
                         help="run COMMAND (from the repository's top folder) in place of "
                              "PROGRAM; repeatable")
@@ -101,13 +106,23 @@ class Grading:
         self.started = time.monotonic()
         self.lessons = []
         self.commands = {}
-        self.max_cents = 0
+        self.max_units = 0
+        self.numbers = []
+        # The lessons' points, known before anything else can fail, so that
+        # an error result still names every lesson's maximum.
+        try:
+            info = load_points()
+            self.numbers = [args.lesson] if args.lesson else sorted(info)
+            self.max_units = sum(info[n]["units"] for n in self.numbers if n in info)
+        except GradingError:
+            pass
 
     def run(self):
         args = self.args
         info = load_points()
         numbers = [args.lesson] if args.lesson else sorted(info)
-        self.max_cents = sum(info[n]["cents"] for n in numbers if n in info)
+        self.numbers = numbers
+        self.max_units = sum(info[n]["units"] for n in numbers if n in info)
         env = dict(os.environ, RUST_BACKTRACE="0", CARGO_TERM_COLOR="never",
                    NEXTEST_HIDE_PROGRESS_BAR="1")
 
@@ -174,11 +189,11 @@ class Grading:
 
     def grade_lesson(self, number, info, targets, listing, env, packages, own_store=None):
         lesson_tests = tests.lesson_tests(number, targets, listing)
-        shares = points.share(info["cents"], len(lesson_tests))
+        shares = points.share(info["units"], len(lesson_tests))
         replaced = "".join(f"{programs.env_var(p)}={shlex.quote(env[programs.env_var(p)])} "
                            for p in info["programs"] if env.get(programs.env_var(p)))
-        for test, cents in zip(lesson_tests, shares):
-            test.cents = cents
+        for test, units in zip(lesson_tests, shares):
+            test.units = units
             test.env_prefix = replaced
         # A student's repository holds the reference programs too: graded as
         # they are, they would earn every point for nothing.
@@ -201,12 +216,12 @@ class Grading:
             say(f"lesson {number}: killed {killed} process{'es' if killed != 1 else ''} "
                 "the tests left running")
         for test in lesson_tests:
-            test.earned = test.cents if test.passed else 0
-        lesson = report.Lesson(number, info["title"], info["cents"] if lesson_tests else 0,
+            test.earned = test.units if test.passed else 0
+        lesson = report.Lesson(number, info["title"], info["units"] if lesson_tests else 0,
                                lesson_tests, seconds, killed)
         self.lessons.append(lesson)
         say(f"lesson {number}: {lesson.passed}/{len(lesson_tests)} passed, "
-            f"{points.show(lesson.earned)}/{points.show(lesson.cents)} points, {seconds:.1f} s")
+            f"{points.show(lesson.earned)}/{points.show(lesson.units)} points, {seconds:.1f} s")
 
 
 def progress(lesson, done, total, seconds):
@@ -230,26 +245,54 @@ def write_json(path, data):
     return True
 
 
+class Stopped(Exception):
+    """The grader got SIGTERM or SIGINT (a step's time limit, a cancelled run, ^C)."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def stopped_problem(grading, signum):
+    """The error line of a grading stopped by a signal, naming the lesson it was in."""
+    name = signal.Signals(signum).name
+    seconds = time.monotonic() - grading.started
+    done = {lesson.number for lesson in grading.lessons}
+    cut = [n for n in grading.numbers if n not in done]
+    where = (f" while grading lesson {cut[0]}" if cut else "")
+    return (f"error: grading was stopped by {name} after {seconds:.0f} s{where} (a time limit, a "
+            f"cancelled run, or ^C): lesson{'s' if len(cut) != 1 else ''} "
+            f"{', '.join(map(str, cut)) or '-'} scored 0 this time, not for what the program "
+            "does; grade again")
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     reaper.become_subreaper()
     grading = Grading(args)
 
     def stop(signum, _frame):
-        reaper.kill_leftovers()
-        sys.exit(128 + signum)
+        # Raised in the main thread, wherever it waits; the results below
+        # are still written, so a killed step reports its lesson (0 points).
+        raise Stopped(signum)
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     problem = detail = None
+    status = 2
     try:
         grading.run()
     except GradingError as err:
         problem, detail = f"error: {err}", err.detail
-    except KeyboardInterrupt:
-        reaper.kill_leftovers()
-        say("interrupted; every process the tests started is stopped")
-        return 130
+    except Stopped as err:
+        problem, status = stopped_problem(grading, err.signum), 128 + err.signum
+    except Exception:  # the grader's own fault: still an error result, with the trace
+        problem = "error: scripts/grade itself failed (not the program's fault); the trace is above"
+        detail = traceback.format_exc()
     finally:
+        # From here on, results get written whatever arrives.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.SIG_IGN)
         reaper.kill_leftovers()
     seconds = time.monotonic() - grading.started
 
@@ -257,6 +300,8 @@ def main(argv=None):
         if detail:
             sys.stderr.write(detail.rstrip("\n") + "\n")
         say(problem)
+        if status != 2:
+            say("every process the tests started is stopped")
     else:
         failures = report.failures_text(grading.lessons)
         if failures:
@@ -266,12 +311,12 @@ def main(argv=None):
     ok = True
     if args.json:
         ok = write_json(args.json, report.gradescope(grading.lessons, seconds, grading.commands,
-                                                     grading.max_cents, problem, detail))
+                                                     grading.max_units, problem, detail))
     if args.classroom:
-        result = report.classroom(grading.lessons, grading.max_cents, problem, detail)
+        result = report.classroom(grading.lessons, grading.max_units, problem, detail)
         report.write_classroom(result, grading.lessons, sys.stdout)
     sys.stdout.flush()
     if problem or not ok:
-        return 2
+        return status
     failed = any(not t.passed for lesson in grading.lessons for t in lesson.tests)
     return 1 if args.strict and failed else 0

@@ -21,23 +21,58 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 class PointsTest(unittest.TestCase):
     def test_shares_add_up_exactly_with_the_remainder_first(self):
-        for total in (1000, 1500, 2500, 1, 0):
-            for count in range(1, 60):
+        for total in (160, 240, 400, 1, 0):
+            for count in range(1, 80):
                 shares = points.share(total, count)
                 self.assertEqual(sum(shares), total)
                 self.assertLessEqual(max(shares) - min(shares), 1)
                 self.assertEqual(shares, sorted(shares, reverse=True))
-        self.assertEqual(points.share(1000, 15)[:11], [67] * 10 + [66])
+        # Lesson 1: 10 points, 15 tests: ten of 11/16, five of 10/16.
+        self.assertEqual(points.share(160, 15), [11] * 10 + [10] * 5)
 
-    def test_hundredths_show_and_serialise_without_float_noise(self):
-        self.assertEqual(points.show(1000), "10")
-        self.assertEqual(points.show(67), "0.67")
-        self.assertEqual(points.show(250), "2.5")
-        self.assertEqual(points.as_number(1000), 10)
-        self.assertEqual(points.as_number(67), 0.67)
-        self.assertEqual(points.to_cents(12.5), 1250)
+    def test_every_sum_of_shares_is_exact_in_binary_floating_point(self):
+        # What GitHub Classroom's reporter does: add the scores as doubles, in
+        # runner order, and print the sum as JavaScript prints a number.
+        lessons = {1: (10, 16), 2: (15, 29), 3: (10, 14), 4: (10, 14), 5: (10, 4),
+                   6: (10, 16), 7: (10, 17), 8: (25, 66)}
+        scores = [points.as_number(u) for n, (p, count) in sorted(lessons.items())
+                  for u in points.share(points.to_units(p), count)]
+        total = 0
+        for score in scores:
+            total += score
+        self.assertEqual(points.js_number(total), "100")
+        # Any subset, in any order: the float sum is the exact sum.
+        import random
+        rng = random.Random(20)
+        for _ in range(200):
+            chosen = [s for s in scores if rng.random() < 0.7]
+            rng.shuffle(chosen)
+            added = 0.0
+            for score in chosen:
+                added += score
+            units = sum(points.to_units(s) for s in chosen)
+            self.assertEqual(added * points.UNIT, units)
+            self.assertEqual(points.js_number(added), points.show(units))
+        # Hundredths were not: lesson 1's 8 x 0.63 + 8 x 0.62 added as doubles.
+        added = 0.0
+        for score in [0.63] * 8 + [0.62] * 8:
+            added += score
+        self.assertEqual(points.js_number(added), "9.999999999999998")
+
+    def test_points_show_and_serialise_exactly(self):
+        self.assertEqual(points.show(160), "10")
+        self.assertEqual(points.show(11), "0.6875")
+        self.assertEqual(points.show(40), "2.5")
+        self.assertEqual(points.show(1450), "90.625")
+        self.assertEqual(points.as_number(160), 10)
+        self.assertEqual(points.as_number(11), 0.6875)
+        self.assertEqual(json.dumps(points.as_number(1450)), "90.625")
+        self.assertEqual(points.to_units(12.5), 200)
+        self.assertEqual(points.to_units(0.0625), 1)
         with self.assertRaises(ValueError):
-            points.to_cents(0.001)
+            points.to_units(0.01)
+        self.assertEqual(points.js_number(100.0), "100")
+        self.assertEqual(points.js_number(90.625), "90.625")
 
 
 class GradingFileTest(unittest.TestCase):
@@ -175,10 +210,10 @@ class ResultsTest(unittest.TestCase):
             test.status, test.duration, test.message = results.get(
                 (test.binary_id, name), ("not run", 0.0, "never ran"))
             found.append(test)
-        for test, cents in zip(found, points.share(1000, len(found))):
-            test.cents = cents
-            test.earned = cents if test.passed else 0
-        return report.Lesson(1, "TCP data transfer", 1000, found, 17.0, 0)
+        for test, units in zip(found, points.share(160, len(found))):
+            test.units = units
+            test.earned = units if test.passed else 0
+        return report.Lesson(1, "TCP data transfer", 160, found, 17.0, 0)
 
     def test_junit_gives_each_test_its_outcome_and_message(self):
         tests_ = self.lesson().tests
@@ -204,10 +239,10 @@ class ResultsTest(unittest.TestCase):
 
     def test_gradescope_file_is_valid_and_adds_up(self):
         lesson = self.lesson()
-        data = report.gradescope([lesson], 17.2, {"tcp-echo": "python3 x.py"}, 1000)
-        self.assertEqual(data["score"], 2.5)
+        data = report.gradescope([lesson], 17.2, {"tcp-echo": "python3 x.py"}, 160)
+        self.assertEqual(data["score"], 2.5)  # 40 units: 16ths
         self.assertEqual([t["number"] for t in data["tests"]], ["1.1", "1.2", "1.3", "1.4"])
-        self.assertEqual(sum(round(t["max_score"] * 100) for t in data["tests"]), 1000)
+        self.assertEqual(sum(t["max_score"] for t in data["tests"]), 10)
         self.assertEqual([t["status"] for t in data["tests"]], ["passed", "failed", "failed", "failed"])
         self.assertIn("```text\nsent 3 bytes", data["tests"][1]["output"])
         try:
@@ -224,7 +259,7 @@ class ResultsTest(unittest.TestCase):
             self.skipTest("jsonschema is not installed")
         with open(os.path.join(os.path.dirname(__file__), "results.schema.json"), encoding="utf-8") as f:
             validator = jsonschema.Draft202012Validator(json.load(f))
-        good = report.gradescope([self.lesson()], 17.2, {}, 1000)
+        good = report.gradescope([self.lesson()], 17.2, {}, 160)
         self.assertTrue(validator.is_valid(good))
         for spoil in (lambda d: d["tests"][0].update(status="ok"),
                       lambda d: d["tests"][0].pop("number"),
@@ -240,7 +275,7 @@ class ResultsTest(unittest.TestCase):
 
     def test_classroom_result_has_the_reporters_fields(self):
         lesson = self.lesson()
-        result = report.classroom([lesson], 1000)
+        result = report.classroom([lesson], 160)
         self.assertEqual((result["version"], result["status"], result["max_score"]), (1, "fail", 10))
         self.assertEqual([t["status"] for t in result["tests"]], ["pass", "fail", "fail", "fail"])
         self.assertEqual(result["tests"][0]["score"], 2.5)
@@ -253,12 +288,126 @@ class ResultsTest(unittest.TestCase):
         self.assertEqual(json.loads(base64.b64decode(line[7:])), result)
 
     def test_a_grading_error_is_an_error_result_worth_nothing(self):
-        result = report.classroom([], 1000, "error: grading.toml: impl: must be a table")
+        result = report.classroom([], 160, "error: grading.toml: impl: must be a table")
         self.assertEqual((result["status"], result["max_score"]), ("error", 10))
         self.assertEqual(sum(t["score"] for t in result["tests"]), 0)
-        data = report.gradescope([], 1.0, {}, 1000, "error: grading.toml: impl: must be a table")
+        data = report.gradescope([], 1.0, {}, 160, "error: grading.toml: impl: must be a table")
         self.assertEqual((data["score"], data["tests"]), (0, []))
         self.assertIn("impl: must be a table", data["output"])
+
+
+class BoundsTest(unittest.TestCase):
+    def failing_lesson(self, count, message):
+        found = []
+        for index in range(1, count + 1):
+            test = tests.Test(8, index, "mini-http::lesson08", f"test_number_{index:02d}")
+            test.status, test.message = "failed", message(index)
+            test.env_prefix = "IMPL_MINI_HTTP='python3 my/mini-http/mini_http.py' "
+            found.append(test)
+        for test, units in zip(found, points.share(400, count)):
+            test.units, test.earned = units, 0
+        return report.Lesson(8, "HTTP over TCP", 400, found, 40.0, 0)
+
+    def test_a_cut_keeps_both_ends_and_says_how_much_went(self):
+        text = "\n".join(f"line {i}" for i in range(1000))
+        short = report.cut(text, 500, "see the log")
+        self.assertLessEqual(len(short), 500)
+        self.assertTrue(short.startswith("line 0\n"))
+        self.assertTrue(short.endswith("line 999"))
+        self.assertRegex(short, r"… \d+ characters cut here \(see the log\) …")
+        self.assertEqual(report.cut("short", 500, "x"), "short")
+
+    def test_fit_keeps_the_first_failure_whole_and_cuts_the_rest_in_proportion(self):
+        messages = ["a" * 4000, "b" * 20000, "c" * 2000, "d" * 40000]
+        fitted = report.fit(messages, 12000, first=0, where="log")
+        self.assertEqual(fitted[0], messages[0])
+        self.assertLessEqual(sum(report.size(m) for m in fitted), 12000)
+        # b was ten times c, and stays about ten times as long (the markers aside).
+        self.assertGreater(len(fitted[3]), len(fitted[1]) * 1.5)
+        self.assertGreater(len(fitted[1]), len(fitted[2]))
+        self.assertEqual(report.fit(["x", "y"], 100, first=0), ["x", "y"])
+
+    def test_a_classroom_result_stays_under_64_kib_whatever_the_program_printed(self):
+        garbage = "".join(chr(0x20 + (i * 7) % 90) + ("\n" if i % 80 == 0 else "") for i in range(6000))
+        lesson = self.failing_lesson(66, lambda i: f"expected a response; got {i}:\n" + garbage + '"\\')
+        result = report.classroom([lesson], 400)
+        line = report.encode_classroom(result)
+        self.assertLess(len(line), report.CLASSROOM_LIMIT)
+        self.assertEqual(json.loads(base64.b64decode(line[7:])), result)
+        self.assertEqual(len(result["tests"]), 66)
+        # The first failure whole, the others cut and saying so.
+        self.assertEqual(result["tests"][0]["message"], "FAILED: " + lesson.tests[0].message)
+        self.assertIn("characters cut here", result["tests"][1]["message"])
+        data = report.gradescope([lesson], 40.0, {}, 400)
+        self.assertLess(len(json.dumps(data, ensure_ascii=False, indent=2).encode()), report.RESULTS_LIMIT)
+        self.assertTrue(all(len(t["output"].encode()) < report.TEST_OUTPUT_LIMIT for t in data["tests"]))
+
+    def test_the_step_summary_and_printed_failures_are_bounded(self):
+        lesson = self.failing_lesson(66, lambda i: "x" * 200_000)
+        text = report.failures_text([lesson])
+        self.assertLess(len(text.encode()), report.LOG_LIMIT + 66 * 400)
+        with tempfile.TemporaryDirectory() as tmp:
+            summary = os.path.join(tmp, "summary.md")
+            with mock.patch.dict(os.environ, {"GITHUB_OUTPUT": os.path.join(tmp, "out"),
+                                              "GITHUB_STEP_SUMMARY": summary}):
+                report.write_classroom(report.classroom([lesson], 400), [lesson], io.StringIO())
+            self.assertLess(os.path.getsize(summary), report.SUMMARY_LIMIT)
+
+    def test_the_first_failure_is_the_first_in_the_lessons_list(self):
+        lesson = self.failing_lesson(3, lambda i: f"m{i}")
+        lesson.tests[0].status = "passed"
+        self.assertEqual(report.first_failure(lesson.tests), 1)
+        lesson.tests[2].order = 1
+        lesson.tests[1].order = 2
+        self.assertEqual(report.first_failure(lesson.tests), 2)
+
+
+class FillResultsTest(unittest.TestCase):
+    def run_fill(self, env):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "out")
+            subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                         "fill_results.py"), "lesson1", "lesson8"],
+                           env=dict(os.environ, GITHUB_OUTPUT=out, **env), check=True,
+                           stdout=subprocess.PIPE, timeout=30)
+            with open(out, encoding="utf-8") as f:
+                return dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+
+    def test_a_missing_or_broken_result_becomes_an_error_worth_0_of_the_lesson(self):
+        good = base64.b64encode(json.dumps({"version": 1, "status": "pass", "max_score": 10,
+                                            "tests": [{"score": 10}]}).encode()).decode()
+        filled = self.run_fill({"LESSON1_RESULTS": good, "LESSON8_RESULTS": "",
+                                "LESSON8_OUTCOME": "cancelled"})
+        self.assertEqual(list(filled), ["lesson8"])
+        result = json.loads(base64.b64decode(filled["lesson8"]))
+        self.assertEqual((result["status"], result["max_score"]), ("error", 25))
+        self.assertEqual([t["score"] for t in result["tests"]], [0])
+        self.assertIn("cancelled", result["tests"][0]["message"])
+        filled = self.run_fill({"LESSON1_RESULTS": "bm90IGpzb24=", "LESSON8_RESULTS": good})
+        self.assertEqual(list(filled), ["lesson1"])
+
+
+class StoppedTest(unittest.TestCase):
+    def test_a_grading_stopped_by_sigterm_still_writes_its_lessons_error_result(self):
+        # The grader stopped before any lesson ran: its result names the
+        # lesson's full points, 0 earned, and why.
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "out")
+            env = dict(os.environ, GITHUB_OUTPUT=out, GITHUB_STEP_SUMMARY="", PATH="/nonexistent")
+            script = ("import os, signal, sys; sys.path.insert(0, sys.argv[1]);"
+                      "from grading import cli, tests;"
+                      "tests.nextest_available = lambda *a: os.kill(os.getpid(), signal.SIGTERM);"
+                      "sys.exit(cli.main(['--lesson', '3', '--classroom']))")
+            proc = subprocess.run([sys.executable, "-c", script, os.path.dirname(
+                os.path.dirname(os.path.abspath(__file__)))], env=env, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True, timeout=60)
+            self.assertEqual(proc.returncode, 128 + 15, proc.stderr)
+            self.assertIn("stopped by SIGTERM", proc.stderr)
+            with open(out, encoding="utf-8") as f:
+                result = json.loads(base64.b64decode(f.read().strip()[len("result="):]))
+        self.assertEqual((result["status"], result["max_score"]), ("error", 10))
+        self.assertEqual(sum(t["score"] for t in result["tests"]), 0)
+        self.assertIn("lesson 3", result["tests"][-1]["message"])
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ class Test:
         self.status = "not run"       # "passed", "failed", "timeout", "not run"
         self.duration = 0.0
         self.message = ""
-        self.cents = 0                # what it is worth, in hundredths
+        self.units = 0                # what it is worth, in sixteenths of a point
         self.earned = 0
         self.env_prefix = ""          # "IMPL_TCP_ECHO='python3 x.py' " when replaced
 
@@ -96,12 +96,18 @@ def run_with_heartbeat(cmd, cwd, env, what, every=5.0):
                    for k, f in (("stdout", proc.stdout), ("stderr", proc.stderr))]
         for reader in readers:
             reader.start()
-        while True:
-            try:
-                proc.wait(timeout=every)
-                break
-            except subprocess.TimeoutExpired:
-                print(f"{what} … {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=every)
+                    break
+                except subprocess.TimeoutExpired:
+                    print(f"{what} … {time.monotonic() - started:.0f} s", file=sys.stderr,
+                          flush=True)
+        except BaseException:
+            # Stopped (SIGTERM, ^C): do not wait for the build to finish.
+            proc.kill()
+            raise
         for reader in readers:
             reader.join()
     return subprocess.CompletedProcess(cmd, proc.returncode, out.get("stdout", ""),
