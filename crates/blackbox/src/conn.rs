@@ -2,10 +2,10 @@
 //! every step is logged, and a wrong or missing reply is shown byte by byte.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::report::{diff_bytes, printf_arg, repro, step, text};
+use crate::report::{diff_bytes_ending, printf_arg, repro, step, text};
 
 /// How long a connection attempt may take, and how long any one read or
 /// write may wait for the program.
@@ -20,6 +20,10 @@ pub struct Conn {
     local: SocketAddr,
     sent: Vec<u8>,
     timeout: Duration,
+    /// Accepted by a server the test plays (no `nc` line to repeat it).
+    accepted: bool,
+    /// Closed already (by [`Conn::close`] or [`Conn::reset`]).
+    closed: bool,
 }
 
 impl Conn {
@@ -79,6 +83,47 @@ impl Conn {
             local,
             sent: Vec::new(),
             timeout: CONN_TIMEOUT,
+            accepted: false,
+            closed: false,
+        })
+    }
+
+    /// Accept one connection on `listener` (a server the test plays),
+    /// waiting up to `timeout`; `name` is what messages call it.
+    pub fn accept(listener: &TcpListener, name: &str, timeout: Duration) -> io::Result<Conn> {
+        listener.set_nonblocking(true)?;
+        let deadline = Instant::now() + timeout;
+        let (stream, peer) = loop {
+            match listener.accept() {
+                Ok(accepted) => break accepted,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    if Instant::now() >= deadline {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!("nobody connected within {}", secs(timeout)),
+                        ));
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        };
+        stream.set_nonblocking(false)?;
+        stream.set_read_timeout(Some(CONN_TIMEOUT))?;
+        stream.set_write_timeout(Some(CONN_TIMEOUT))?;
+        let local = stream.local_addr()?;
+        crate::wire_view::record("accept", local, peer, None);
+        step(format!("{name}: accepted {peer} on {local}"));
+        Ok(Conn {
+            stream,
+            name: name.to_string(),
+            peer,
+            local,
+            sent: Vec::new(),
+            timeout: CONN_TIMEOUT,
+            accepted: true,
+            closed: false,
         })
     }
 
@@ -110,7 +155,7 @@ impl Conn {
             shown(bytes)
         ));
         self.sent.extend_from_slice(bytes);
-        if self.sent.len() <= 200 {
+        if !self.accepted && self.sent.len() <= 200 {
             // One line per connection, with all it sent so far; `sleep`
             // keeps the connection open the way the test does.
             let old = self.repro_line(&self.sent[..self.sent.len() - bytes.len()]);
@@ -136,6 +181,64 @@ impl Conn {
                 }
             );
         }
+    }
+
+    /// Send all of `bytes`, or say why not (for a helper thread, where a
+    /// panic would not fail the test by itself).
+    pub fn try_send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        step(format!(
+            "{}: sent {} bytes: {}",
+            self.name,
+            bytes.len(),
+            shown(bytes)
+        ));
+        crate::wire_view::record("send", self.local, self.peer, Some(bytes));
+        let result = self.stream.write_all(bytes);
+        if let Err(err) = &result {
+            crate::wire_view::record_error("send", self.local, self.peer, err);
+        }
+        result
+    }
+
+    /// One recv of up to `max` bytes, as it comes: empty when the peer has
+    /// closed its side (its FIN); an error on a deadline or a reset.
+    pub fn recv_some(&mut self, max: usize) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; max];
+        let _ = self.stream.set_read_timeout(Some(self.timeout));
+        loop {
+            let read = self.stream.read(&mut buf);
+            self.wire_read(&read, &buf);
+            match read {
+                Ok(n) => {
+                    buf.truncate(n);
+                    return Ok(buf);
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Close the connection now (FIN), as the test's own step: the
+    /// program's next recv on it returns empty.
+    pub fn close(mut self) {
+        step(format!("{}: closed the connection (FIN)", self.name));
+        self.closed = true;
+        crate::wire_view::record_close(self.local, self.peer, false);
+        // Dropping the stream closes it.
+    }
+
+    /// Close the connection with RST instead of FIN (`SO_LINGER` 0): the
+    /// program's next recv on it fails with "connection reset".
+    pub fn reset(mut self) {
+        let socket = socket2::SockRef::from(&self.stream);
+        let _ = socket.set_linger(Some(Duration::ZERO));
+        step(format!(
+            "{}: closed {} with RST (SO_LINGER 0)",
+            self.name, self.local
+        ));
+        self.closed = true;
+        crate::wire_view::record_close(self.local, self.peer, true);
     }
 
     fn repro_line(&self, sent: &[u8]) -> String {
@@ -220,10 +323,17 @@ impl Conn {
             got.len(),
             shown(&got)
         ));
+        let ends = if why.contains("closed") {
+            "got ends there: the server closed the connection"
+        } else if why.is_empty() {
+            "got ends there"
+        } else {
+            "nothing more came, and the connection stayed open"
+        };
         let shown = if got.is_empty() {
             format!("  expected: {}\n  got nothing", shown(expected))
         } else {
-            diff_bytes(expected, &got)
+            diff_bytes_ending(expected, &got, ends)
         };
         panic!(
             "{}: expected {} bytes back from {}, got {}{why}\n{shown}{}",
@@ -287,6 +397,16 @@ impl Conn {
                     return;
                 }
             }
+        }
+    }
+}
+
+impl Drop for Conn {
+    /// The test is done with it: the close goes into the wire view (the
+    /// FIN the program reads as an empty recv).
+    fn drop(&mut self) {
+        if !self.closed {
+            crate::wire_view::record_close(self.local, self.peer, false);
         }
     }
 }

@@ -36,13 +36,16 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod capture;
 mod conn;
 mod process;
 mod report;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod stopped;
 mod wire_view;
 
 pub use conn::Conn;
-pub use report::{diff_bytes, printf_arg, quietly, repro, see, step, text};
+pub use report::{diff_bytes, diff_bytes_ending, printf_arg, quietly, repro, see, step, text};
 
 use process::Group;
 use report::SharedTranscript;
@@ -59,6 +62,12 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(8);
 /// How long to wait for one expected log line.
 pub const LINE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Stdout lines of a running program queued for the test to read.
+const LINES_QUEUED: usize = 100_000;
+/// Bytes of a one-shot run's stdout or stderr kept (more is read and
+/// dropped, so the program never blocks on a full pipe).
+const RUN_OUTPUT_KEPT: usize = 64 << 20;
 
 /// `program!("tcp-echo")`: the program under test, from a test of the crate
 /// that builds it (Cargo only tells a package's own tests where its binaries
@@ -256,8 +265,8 @@ impl Program {
             stderr: String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned(),
         };
         if let Ok(mut t) = transcript.lock() {
-            t.stdout = outcome.stdout.clone();
-            t.stderr = outcome.stderr.clone().into_bytes();
+            t.stdout.push(&outcome.stdout);
+            t.stderr.push(outcome.stderr.as_bytes());
             t.ended = Some(outcome.ending(timeout));
         }
         outcome
@@ -285,7 +294,11 @@ impl Program {
         report::program_started(&shown, &transcript);
         // Everything it prints is kept (the transcript); stdout lines are
         // also handed to the test one by one.
-        let (sender, lines) = mpsc::channel();
+        // A bounded queue: a program that prints without end must not fill
+        // the test's memory with lines the test never reads (the transcript
+        // keeps the first and last of them; lines past the bound are not
+        // handed to the test).
+        let (sender, lines) = mpsc::sync_channel(LINES_QUEUED);
         let mut readers = Vec::new();
         if let Some(stdout) = group.child.stdout.take() {
             let transcript = Arc::clone(&transcript);
@@ -299,7 +312,7 @@ impl Program {
                         Ok(_) => {}
                     }
                     if let Ok(mut t) = transcript.lock() {
-                        t.stdout.extend_from_slice(&line);
+                        t.stdout.push(&line);
                     }
                     if line.last() == Some(&b'\n') {
                         line.pop();
@@ -307,12 +320,11 @@ impl Program {
                     if line.last() == Some(&b'\r') {
                         line.pop();
                     }
-                    if test_listens
-                        && sender
-                            .send(String::from_utf8_lossy(&line).into_owned())
-                            .is_err()
-                    {
-                        test_listens = false;
+                    if test_listens {
+                        match sender.try_send(String::from_utf8_lossy(&line).into_owned()) {
+                            Ok(()) | Err(mpsc::TrySendError::Full(_)) => {}
+                            Err(mpsc::TrySendError::Disconnected(_)) => test_listens = false,
+                        }
                     }
                 }
             }));
@@ -326,7 +338,7 @@ impl Program {
                         break;
                     }
                     if let Ok(mut t) = transcript.lock() {
-                        t.stderr.extend_from_slice(&chunk[..n]);
+                        t.stderr.push(&chunk[..n]);
                     }
                 }
             }));
@@ -567,7 +579,14 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<Vec<u8
     thread::spawn(move || {
         let mut all = Vec::new();
         if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut all);
+            let mut chunk = vec![0u8; 64 << 10];
+            while let Ok(n) = pipe.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                let room = RUN_OUTPUT_KEPT.saturating_sub(all.len());
+                all.extend_from_slice(&chunk[..n.min(room)]);
+            }
         }
         all
     })
@@ -642,10 +661,15 @@ impl Outcome {
     #[track_caller]
     pub fn assert_stdout(&self, expected: &[u8], what: &str, hint: &str) {
         if self.code() != Some(0) {
+            let ends = if self.timed_out {
+                "stdout ends there, and the program was still running when it was killed: it was still waiting — for more bytes, or for a close that never came"
+            } else {
+                "got ends there"
+            };
             panic!(
                 "{what}: expected exit status 0 and exactly these bytes on stdout; {}, and stdout differs:\n{}",
                 self.describe(),
-                diff_bytes(expected, &self.stdout),
+                diff_bytes_ending(expected, &self.stdout, ends),
             );
         }
         if self.stdout != expected {
@@ -749,12 +773,31 @@ impl Running {
     pub fn lines_until(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> Vec<String> {
         let deadline = Instant::now() + LINE_TIMEOUT;
         let mut taken = Vec::new();
+        let mut skipped = 0usize;
+        let mut last = std::collections::VecDeque::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.next_line(left) {
+            // Checked on every line: a program that prints without end must
+            // not keep the test waiting past its deadline.
+            let line = if left.is_zero() {
+                None
+            } else {
+                self.next_line(left)
+            };
+            match line {
                 Some(line) => {
                     let done = wanted(&line);
-                    taken.push(line);
+                    if taken.len() < LINES_QUEUED || done {
+                        taken.push(line);
+                    } else {
+                        // A program printing without end: keep the first
+                        // lines, and the last few for the message.
+                        skipped += 1;
+                        last.push_back(line);
+                        if last.len() > 10 {
+                            last.pop_front();
+                        }
+                    }
                     if done {
                         return taken;
                     }
@@ -767,9 +810,20 @@ impl Running {
                     let got = if taken.is_empty() {
                         "no stdout line at all came in that time".to_string()
                     } else {
+                        let mut shown = report::first_and_last(&taken, 10, 10);
+                        if skipped > 0 {
+                            // taken is long: its first 10, then the very last 10.
+                            shown.truncate(10);
+                            shown.push(format!(
+                                "… ({} lines left out) …",
+                                taken.len() + skipped - 10 - last.len()
+                            ));
+                            shown.extend(last.drain(..));
+                        }
                         format!(
-                            "these stdout lines came, and none of them is it:\n{}",
-                            taken
+                            "these {} stdout lines came, and none of them is it:\n{}",
+                            taken.len() + skipped,
+                            shown
                                 .iter()
                                 .map(|l| format!("  | {l}"))
                                 .collect::<Vec<_>>()
@@ -805,7 +859,7 @@ impl Running {
         let bytes = self
             .transcript
             .lock()
-            .map(|t| t.stdout.clone())
+            .map(|t| t.stdout.bytes())
             .unwrap_or_default();
         String::from_utf8_lossy(&bytes).into_owned()
     }
@@ -815,7 +869,7 @@ impl Running {
         let bytes = self
             .transcript
             .lock()
-            .map(|t| t.stderr.clone())
+            .map(|t| t.stderr.bytes())
             .unwrap_or_default();
         String::from_utf8_lossy(&bytes).into_owned()
     }
@@ -921,13 +975,16 @@ impl Running {
         let (stdout, stderr) = self
             .transcript
             .lock()
-            .map(|t| (t.stdout.clone(), t.stderr.clone()))
+            .map(|t| {
+                (
+                    report::show_capture(&t.stdout),
+                    report::show_capture(&t.stderr),
+                )
+            })
             .unwrap_or_default();
         format!(
-            "--- stdout of `{}` so far ---\n{}\n--- its stderr ---\n{}",
+            "--- stdout of `{}` so far ---\n{stdout}\n--- its stderr ---\n{stderr}",
             self.command,
-            report::show_output(&stdout),
-            report::show_output(&stderr)
         )
     }
 }
@@ -957,6 +1014,22 @@ impl std::ops::DerefMut for Server {
     fn deref_mut(&mut self) -> &mut Running {
         &mut self.running
     }
+}
+
+/// Start a helper thread of the test (a server the test plays, one of many
+/// clients) that shares the test's log: its steps, the programs it starts
+/// and its sockets' conversation are in the test's failure report and wire
+/// drawing.
+pub fn spawn<F, T>(f: F) -> thread::JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let log = report::current_log();
+    thread::spawn(move || {
+        report::adopt(log);
+        f()
+    })
 }
 
 /// A loopback address where nothing listens right now: a port the OS just

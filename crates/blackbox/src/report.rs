@@ -12,30 +12,93 @@
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex, Once, Weak};
+
+use crate::capture::Capture;
 
 /// What one program printed, shared with the threads that read its pipes.
 #[derive(Default)]
 pub(crate) struct Transcript {
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
+    pub stdout: Capture,
+    pub stderr: Capture,
     /// How it ended, once it has.
     pub ended: Option<String>,
 }
 
 pub(crate) type SharedTranscript = Arc<Mutex<Transcript>>;
 
-#[derive(Default)]
-struct Log {
+/// One test's log: what a failure report is made of. The test's thread and
+/// the helper threads it starts with [`spawn`](crate::spawn) share it.
+pub(crate) struct Log {
+    /// The test's name (its thread's), for the lesson's line and the SVG.
+    pub test: String,
     steps: Vec<String>,
     programs: Vec<(String, SharedTranscript)>,
     repro: Vec<String>,
     sections: Vec<String>,
+    /// What the test's own sockets did, for the wire view.
+    pub wire: Vec<wire::Event>,
+    /// The report was printed (by the first panic, or at the time limit).
+    reported: bool,
 }
 
+pub(crate) type SharedLog = Arc<Mutex<Log>>;
+
 thread_local! {
-    static LOG: RefCell<Log> = RefCell::new(Log::default());
+    static LOG: RefCell<Option<SharedLog>> = const { RefCell::new(None) };
     static QUIET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Every test log of this process, for the report printed when the
+/// grader's time limit stops the test (see [`install_hook`]).
+static LOGS: Mutex<Vec<Weak<Mutex<Log>>>> = Mutex::new(Vec::new());
+
+/// This thread's test log, made on first use.
+pub(crate) fn current_log() -> Option<SharedLog> {
+    LOG.try_with(|log| {
+        log.borrow_mut()
+            .get_or_insert_with(|| {
+                let test = std::thread::current()
+                    .name()
+                    .unwrap_or("test")
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or("test")
+                    .to_string();
+                // A drawing left by an earlier run of this test goes: if
+                // the test fails again it draws a new one, if it passes
+                // there is nothing to draw.
+                crate::wire_view::forget(&test);
+                let log = Arc::new(Mutex::new(Log {
+                    test,
+                    steps: Vec::new(),
+                    programs: Vec::new(),
+                    repro: Vec::new(),
+                    sections: Vec::new(),
+                    wire: Vec::new(),
+                    reported: false,
+                }));
+                if let Ok(mut all) = LOGS.lock() {
+                    all.retain(|l| l.strong_count() > 0);
+                    all.push(Arc::downgrade(&log));
+                }
+                log
+            })
+            .clone()
+    })
+    .ok()
+}
+
+/// Make `log` this thread's test log (a helper thread of the test).
+pub(crate) fn adopt(log: Option<SharedLog>) {
+    let _ = LOG.try_with(|mine| *mine.borrow_mut() = log);
+}
+
+/// Do `f` with this thread's log.
+pub(crate) fn with_log<T>(f: impl FnOnce(&mut Log) -> T) -> Option<T> {
+    let log = current_log()?;
+    let mut log = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    Some(f(&mut log))
 }
 
 fn quiet() -> bool {
@@ -54,8 +117,7 @@ pub fn step(text: impl Into<String>) {
     // Printed as it happens (the test harness shows it only if the test
     // fails), so that even a test stopped by the grader's time limit shows
     // what it was doing.
-    let _ = LOG.try_with(|log| {
-        let mut log = log.borrow_mut();
+    with_log(|log| {
         log.steps.push(text);
         if let Some(last) = log.steps.last() {
             eprintln!("step {}: {last}", log.steps.len());
@@ -71,8 +133,7 @@ pub fn repro(command: impl Into<String>) {
         return;
     }
     let command = command.into();
-    let _ = LOG.try_with(|log| {
-        let mut log = log.borrow_mut();
+    with_log(|log| {
         if !log.repro.contains(&command) {
             log.repro.push(command);
         }
@@ -83,8 +144,7 @@ pub fn repro(command: impl Into<String>) {
 /// (the same command on the port it really took), so the lines after it
 /// can name that port.
 pub(crate) fn replace_repro(old: &str, new: String) {
-    let _ = LOG.try_with(|log| {
-        let mut log = log.borrow_mut();
+    with_log(|log| {
         if let Some(line) = log.repro.iter_mut().rev().find(|l| *l == old) {
             *line = new;
         }
@@ -105,8 +165,7 @@ pub fn quietly<T>(f: impl FnOnce() -> T) -> T {
 pub fn see(section: &str) {
     install_hook();
     let section = section.to_string();
-    let _ = LOG.try_with(|log| {
-        let mut log = log.borrow_mut();
+    with_log(|log| {
         if !log.sections.contains(&section) {
             log.sections.push(section);
         }
@@ -115,31 +174,124 @@ pub fn see(section: &str) {
 
 pub(crate) fn program_started(command: &str, transcript: &SharedTranscript) {
     install_hook();
-    let _ = LOG.try_with(|log| {
-        log.borrow_mut()
-            .programs
+    with_log(|log| {
+        log.programs
             .push((command.to_string(), Arc::clone(transcript)))
     });
 }
 
-/// Install (once per process) the hook that prints the test's log when it
-/// fails. It runs before unwinding, so the programs are still running and
-/// their output so far is all there.
+/// Install (once per process) what prints the test's log when it fails:
+///
+/// - a panic hook (an `assert!`, a deadline): it runs before unwinding, so
+///   the programs are still running and their output so far is all there;
+/// - on Unix, a `SIGTERM` handler: the grader's time limit stops a test
+///   with `SIGTERM` (then `SIGKILL` a second later), and a test stopped
+///   that way prints its report too — everything each program printed up
+///   to that moment — before it exits. Its programs die with it.
 pub(crate) fn install_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            previous(info);
-            let mut report = LOG
-                .try_with(|log| render(&log.borrow()))
+            let Some(log) = LOG.try_with(|log| log.borrow().clone()).ok().flatten() else {
+                previous(info);
+                return;
+            };
+            // Rust's own panic message, then the report, then the backtrace:
+            // a reader (and the grader, which cuts the backtrace) meets what
+            // the programs printed before the stack frames.
+            let thread = std::thread::current();
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "Box<dyn Any>".to_string());
+            let at = info
+                .location()
+                .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
                 .unwrap_or_default();
-            report.push_str(&crate::wire_view::render());
-            if !report.is_empty() {
-                eprintln!("{report}");
+            eprintln!(
+                "\nthread '{}' panicked{at}:\n{message}",
+                thread.name().unwrap_or("<unnamed>")
+            );
+            print_report(&log, None);
+            let backtrace = std::backtrace::Backtrace::capture();
+            match backtrace.status() {
+                std::backtrace::BacktraceStatus::Captured => {
+                    eprintln!("stack backtrace:\n{backtrace}")
+                }
+                _ => eprintln!(
+                    "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace"
+                ),
             }
         }));
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        crate::stopped::on_sigterm(|| {
+            let logs: Vec<SharedLog> = LOGS
+                .lock()
+                .map(|all| all.iter().filter_map(Weak::upgrade).collect())
+                .unwrap_or_default();
+            for log in logs {
+                print_report(
+                    &log,
+                    Some("the test was stopped by its time limit (SIGTERM); here is what it had seen"),
+                );
+            }
+        });
     });
+}
+
+/// Print `log`'s report on stderr, once.
+fn print_report(log: &SharedLog, heading: Option<&str>) {
+    // A test thread that holds the lock while it is stopped must not keep
+    // the report from being printed: wait briefly, then take it anyway.
+    let mut log = {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(200);
+        loop {
+            match log.try_lock() {
+                Ok(guard) => break guard,
+                Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock)
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                }
+                Err(std::sync::TryLockError::WouldBlock) => return,
+            }
+        }
+    };
+    if log.reported {
+        return;
+    }
+    log.reported = true;
+    let mut report = render(&log);
+    report.push_str(&crate::wire_view::render(&log.test, &log.wire));
+    if !report.is_empty() {
+        if let Some(heading) = heading {
+            eprintln!("\n--- {heading} ---");
+        }
+        eprintln!("{report}");
+    }
+}
+
+/// Lines shown from the start and from the end of a long list.
+const FIRST_LINES: usize = 40;
+const LAST_LINES: usize = 40;
+
+/// A list of lines for a report: all of them if there are few, else the
+/// first and last ones with the count left out between them.
+pub(crate) fn first_and_last(lines: &[String], first: usize, last: usize) -> Vec<String> {
+    if lines.len() <= first + last + 1 {
+        return lines.to_vec();
+    }
+    let mut out = lines[..first].to_vec();
+    out.push(format!(
+        "… ({} lines left out) …",
+        lines.len() - first - last
+    ));
+    out.extend_from_slice(&lines[lines.len() - last..]);
+    out
 }
 
 /// The log as a student reads it; empty when there is nothing to say.
@@ -160,16 +312,24 @@ fn render(log: &Log) -> String {
                 None => " so far (still running)".to_string(),
             }
         );
-        let _ = writeln!(out, "stdout:\n{}", indent(&show_output(&transcript.stdout)));
-        let _ = writeln!(out, "stderr:\n{}", indent(&show_output(&transcript.stderr)));
+        let _ = writeln!(
+            out,
+            "stdout:\n{}",
+            indent(&show_capture(&transcript.stdout))
+        );
+        let _ = writeln!(
+            out,
+            "stderr:\n{}",
+            indent(&show_capture(&transcript.stderr))
+        );
     }
     if !log.repro.is_empty() {
         out.push_str("\n--- to try it by hand (in the workspace's top folder; each line in a terminal of its own) ---\n");
-        for line in &log.repro {
+        for line in first_and_last(&log.repro, FIRST_LINES, LAST_LINES) {
             let _ = writeln!(out, "  {line}");
         }
     }
-    let lesson = lesson_reference();
+    let lesson = lesson_reference(&log.test);
     if !log.sections.is_empty() || lesson.is_some() {
         out.push_str("\n--- read about it ---\n");
         for section in &log.sections {
@@ -180,6 +340,19 @@ fn render(log: &Log) -> String {
         }
     }
     out
+}
+
+/// A captured stream for a report: [`show_output`] of all of it, or of its
+/// first and last lines with the count left out between them.
+pub(crate) fn show_capture(capture: &Capture) -> String {
+    match capture.cut_view(FIRST_LINES, LAST_LINES) {
+        None => show_output(&capture.bytes()),
+        Some((first, left_out, last)) => format!(
+            "{}\n… ({left_out} lines left out) …\n{}",
+            show_output(&first),
+            show_output(&last)
+        ),
+    }
 }
 
 fn indent(text: &str) -> String {
@@ -222,29 +395,13 @@ pub(crate) fn show_output(bytes: &[u8]) -> String {
         Some(last) if last.is_empty() => &lines[..lines.len() - 1],
         _ => &lines[..],
     };
-    const HEAD: usize = 40;
-    const TAIL: usize = 40;
-    if lines.len() <= HEAD + TAIL + 1 {
-        lines.join("\n")
-    } else {
-        format!(
-            "{}\n… ({} lines left out) …\n{}",
-            lines[..HEAD].join("\n"),
-            lines.len() - HEAD - TAIL,
-            lines[lines.len() - TAIL..].join("\n")
-        )
-    }
+    first_and_last(lines, FIRST_LINES, LAST_LINES).join("\n")
 }
 
 /// The line of the lesson's "What the tests check" list that names the
 /// running test: the test binary `lesson01-…` belongs to `lessons/01-*`, and
 /// the test's thread carries its name.
-fn lesson_reference() -> Option<(String, String)> {
-    let test = std::thread::current()
-        .name()?
-        .rsplit("::")
-        .next()?
-        .to_string();
+fn lesson_reference(test: &str) -> Option<(String, String)> {
     let exe = std::env::current_exe().ok()?;
     let stem = exe.file_name()?.to_string_lossy().into_owned();
     let number: String = stem
@@ -318,6 +475,13 @@ pub fn text(bytes: &[u8]) -> String {
 /// under the first byte that differs (around it only, for long data), and
 /// their lengths. Empty if they are equal.
 pub fn diff_bytes(expected: &[u8], got: &[u8]) -> String {
+    diff_bytes_ending(expected, got, "got ends there")
+}
+
+/// [`diff_bytes`], saying why `got` ended short where it does
+/// (`nothing more came: it never closed the connection`): a short answer is
+/// not always lost data.
+pub fn diff_bytes_ending(expected: &[u8], got: &[u8], ends: &str) -> String {
     if expected == got {
         return String::new();
     }
@@ -359,11 +523,11 @@ pub fn diff_bytes(expected: &[u8], got: &[u8]) -> String {
         "{}^ first difference at byte {at}{}",
         " ".repeat(label_width + lead),
         if at >= got.len() {
-            " (got ends there)"
+            format!(" ({ends})")
         } else if at >= expected.len() {
-            " (got more than expected)"
+            " (got more than expected)".to_string()
         } else {
-            ""
+            String::new()
         }
     );
     out

@@ -8,7 +8,6 @@
 //! side: text under the failure, and an SVG file it names
 //! (`target/wire/TEST.svg`) for a browser.
 
-use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -16,10 +15,6 @@ use std::time::Instant;
 
 /// Bytes of a send or recv shown in its label (as `--trace` does).
 const SHOWN: usize = 64;
-
-thread_local! {
-    static EVENTS: RefCell<Vec<wire::Event>> = const { RefCell::new(Vec::new()) };
-}
 
 /// Nanoseconds since this test process first recorded anything.
 fn now_ns() -> u64 {
@@ -42,7 +37,7 @@ pub(crate) fn record(ev: &str, local: SocketAddr, peer: SocketAddr, bytes: Optio
         event.text = crate::report::text(&bytes[..bytes.len().min(SHOWN)]);
         event.more = bytes.len().saturating_sub(SHOWN) as u64;
     }
-    let _ = EVENTS.try_with(|events| events.borrow_mut().push(event));
+    push(event);
 }
 
 /// The test's half-close (FIN).
@@ -56,7 +51,20 @@ pub(crate) fn record_shutdown(local: SocketAddr, peer: SocketAddr) {
         how: Some("write".into()),
         ..wire::Event::default()
     };
-    let _ = EVENTS.try_with(|events| events.borrow_mut().push(event));
+    push(event);
+}
+
+/// The test's close: FIN, or RST when `reset` (SO_LINGER 0).
+pub(crate) fn record_close(local: SocketAddr, peer: SocketAddr, reset: bool) {
+    push(wire::Event {
+        t: now_ns(),
+        ev: "close".into(),
+        proto: "tcp".into(),
+        local: Some(local.to_string()),
+        peer: Some(peer.to_string()),
+        how: reset.then(|| "reset".into()),
+        ..wire::Event::default()
+    });
 }
 
 /// A failed call (`recv`: a reset shows as RST).
@@ -72,7 +80,12 @@ pub(crate) fn record_error(op: &str, local: SocketAddr, peer: SocketAddr, err: &
         ..wire::Event::default()
     };
     event.errno = err.raw_os_error().map(i64::from);
-    let _ = EVENTS.try_with(|events| events.borrow_mut().push(event));
+    push(event);
+}
+
+/// Add an event to the test's log (shared with its helper threads).
+pub(crate) fn push(event: wire::Event) {
+    crate::report::with_log(|log| log.wire.push(event));
 }
 
 /// Where a failed test's SVG goes: `target/wire/` in the workspace.
@@ -80,32 +93,8 @@ fn svg_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/wire")
 }
 
-/// The report's wire section: the diagram as text, and the SVG file
-/// written for it. Empty when the test made no connection.
-pub(crate) fn render() -> String {
-    let events = EVENTS
-        .try_with(|events| events.borrow().clone())
-        .unwrap_or_default();
-    if events.is_empty() {
-        return String::new();
-    }
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("test")
-        .rsplit("::")
-        .next()
-        .unwrap_or("test")
-        .to_string();
-    let trace = wire::Trace {
-        program: "the test".into(),
-        events,
-    };
-    let diagram = wire::Diagram::build(&[trace], wire::Options { max_rows: 40 });
-    let mut out = String::from(
-        "\n--- on the wire, from the test's side (ms since its first connect; `wire` diagram) ---\n",
-    );
-    out.push_str(&wire::render::text(&diagram));
-    let dir = svg_dir();
+/// The drawing of `test`: `target/wire/TEST.svg`.
+fn svg_path(test: &str) -> PathBuf {
     let file: String = test
         .chars()
         .map(|c| {
@@ -116,7 +105,34 @@ pub(crate) fn render() -> String {
             }
         })
         .collect();
-    let path = dir.join(format!("{file}.svg"));
+    svg_dir().join(format!("{file}.svg"))
+}
+
+/// Remove the drawing an earlier run of `test` left (called when the test
+/// starts: a test that passes now leaves none).
+pub(crate) fn forget(test: &str) {
+    let _ = std::fs::remove_file(svg_path(test));
+}
+
+/// The report's wire section: the diagram as text, and the SVG file
+/// written for it. Empty when the test made no connection.
+pub(crate) fn render(test: &str, events: &[wire::Event]) -> String {
+    if events.is_empty() {
+        return String::new();
+    }
+    let mut events = events.to_vec();
+    events.sort_by_key(|e| e.t);
+    let trace = wire::Trace {
+        program: "the test".into(),
+        events,
+    };
+    let diagram = wire::Diagram::build(&[trace], wire::Options { max_rows: 40 });
+    let mut out = String::from(
+        "\n--- on the wire, from the test's side (ms since its first connect; `wire` diagram) ---\n",
+    );
+    out.push_str(&wire::render::text(&diagram));
+    let dir = svg_dir();
+    let path = svg_path(test);
     let svg = wire::render::svg(&diagram, &format!("{test}: the test's conversation"));
     match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, svg)) {
         Ok(()) => {
@@ -140,7 +156,7 @@ mod tests {
         record("send", local, peer, Some(b"hello"));
         record("recv", local, peer, Some(b"hel"));
         record("recv", local, peer, Some(b""));
-        let view = render();
+        let view = crate::report::with_log(|log| render(&log.test, &log.wire)).unwrap_or_default();
         assert!(view.contains("s1 send 5 B \"hello\""), "{view}");
         assert!(view.contains("r1 recv 3 B \"hel\""), "{view}");
         assert!(view.contains("r2 recv 0 B (peer closed)"), "{view}");

@@ -7,7 +7,7 @@
 //! try it by hand. Set `IMPL_TCP_ECHO` to grade another implementation.
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -67,6 +67,49 @@ fn client_prints_the_echo_of_each_message() {
         "hello\n你好, TCP\n".as_bytes(),
         "`client ADDR hello '你好, TCP'` sent two messages",
         "print each echo on its own line, and nothing else on stdout",
+    );
+}
+
+#[test]
+fn client_reads_an_echo_that_comes_in_pieces() {
+    section("12-recv-leaves-the-rest-for-the-next-call");
+    // The test plays the server: it echoes each message back two bytes at
+    // a time, 100 ms apart, as a server with a small recv buffer on a slow
+    // network would (section 1.2, `server --buf-size 4`). The client's
+    // first recv then brings only part of the echo.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local_addr");
+    step(format!(
+        "play a server on {addr} that echoes each message 2 bytes at a time, 100 ms apart"
+    ));
+    let server = blackbox::spawn(move || {
+        let Ok(mut conn) = Conn::accept(&listener, "the test's server", Duration::from_secs(8))
+        else {
+            return;
+        };
+        // Until the client closes (an empty recv), or a deadline passes.
+        while let Ok(data) = conn.recv_some(4096) {
+            if data.is_empty() {
+                break;
+            }
+            for piece in data.chunks(2) {
+                if conn.try_send(piece).is_err() {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+        }
+        conn.close();
+    });
+    let out = tcp_echo().run(
+        ["client", &addr.to_string(), "hello", "piece by piece"],
+        b"",
+    );
+    let _ = server.join();
+    out.assert_stdout(
+        b"hello\npiece by piece\n",
+        "`client ADDR hello 'piece by piece'` against a server that echoes 2 bytes at a time, 100 ms apart",
+        "one recv may bring only part of the echo: call recv until as many bytes as the message had have come (notes 1.2)",
     );
 }
 
@@ -141,8 +184,7 @@ fn recv_returns_empty_when_the_peer_disconnects() {
     let me = conn.local_addr();
     conn.send(b"bye");
     conn.expect(b"bye", "");
-    step("close the connection");
-    drop(conn);
+    conn.close();
     let line = server.wait_for_line(&format!("a `closed {me} after 3 bytes` line"), |l| {
         l.starts_with("closed ")
     });
@@ -232,6 +274,8 @@ fn serves_100_clients_at_once() {
         failures.len(),
         failures.iter().take(3).cloned().collect::<Vec<_>>().join("\n  ")
     );
+    // The server goes first, then the 100 connections.
+    drop(server);
     drop(still_open);
 }
 
@@ -243,10 +287,7 @@ fn one_reset_connection_does_not_stop_the_server() {
         // SO_LINGER with a zero timeout makes close() send RST instead of FIN.
         let conn = Conn::connect(server.addr);
         let me = conn.local_addr();
-        let socket = socket2::SockRef::from(conn.stream());
-        socket.set_linger(Some(Duration::ZERO)).expect("SO_LINGER");
-        let _ = conn.stream().shutdown(Shutdown::Read);
-        step(format!("close {me} with RST (SO_LINGER 0)"));
+        conn.reset();
         me
     };
     // The reset is reported as one `error:` line naming the peer…
@@ -382,13 +423,16 @@ fn holds_10000_open_connections_and_still_echoes() {
         );
         return;
     }
+    // Declared before the server, so that it is dropped after it: the
+    // server is stopped first, and a server that mishandles the clients'
+    // closes (spinning on an empty recv) never sees 10,000 of them at once.
+    let mut idle: Vec<TcpStream> = Vec::with_capacity(CLIENTS);
     let server = tcp_echo().start_server(["server", "--bind", "127.0.0.1:0", "--quiet"]);
     step(format!(
         "open {CLIENTS} connections one after another, keeping each open (at most {BUDGET:?} for all)"
     ));
     let not_accepted = "Connections the server does not accept wait in its listen backlog; once the backlog is full the kernel drops new attempts and the client retries after 1 s, 3 s, 7 s… Hint: listen with a large backlog (the reference uses listen(4096); listen(5) or Python's default of 128 are too small for 10,000 clients arriving at once), accept in a loop that does nothing else, and raise the server's open-file limit (ulimit -n; in Python resource.setrlimit(RLIMIT_NOFILE, (hard, hard))): a server out of descriptors stops accepting. (A server that serves one client at a time accepts nobody else while the first stays connected: see serves_a_second_client_while_the_first_stays_open.)";
     let started = Instant::now();
-    let mut idle: Vec<TcpStream> = Vec::with_capacity(CLIENTS);
     for i in 0..CLIENTS {
         let left = BUDGET.saturating_sub(started.elapsed());
         if left.is_zero() {

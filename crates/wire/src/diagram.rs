@@ -312,6 +312,7 @@ pub fn describe(row: &Row, with_addr: bool) -> String {
                 s.push_str(&format!(" {how}"));
             }
         }
+        "close" if e.how.as_deref() == Some("reset") => s.push_str(" (RST: SO_LINGER 0)"),
         "error" | "timeout" => {
             if let Some(op) = &e.op {
                 s.push_str(&format!(" {op}"));

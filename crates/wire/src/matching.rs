@@ -161,6 +161,8 @@ impl Diagram {
             let kind = match e.ev.as_str() {
                 "connect" | "accept" => ArrowKind::Connect,
                 "shutdown" => ArrowKind::Fin,
+                "close" if e.how.as_deref() == Some("reset") => ArrowKind::Reset,
+                "close" => ArrowKind::Fin,
                 "recv" if e.len() == 0 => ArrowKind::Fin,
                 "error" => ArrowKind::Reset,
                 "sendto" | "recvfrom" if e.truncated => ArrowKind::Truncated,
@@ -202,8 +204,18 @@ impl Diagram {
         for i in 0..n {
             let row = &self.rows[i];
             let e = &row.event;
+            // A close into a column nobody traced is the FIN (or, after
+            // SO_LINGER 0, the RST) that peer got; a traced peer shows its
+            // own empty recv instead.
+            let untraced_close = e.is("close")
+                && e.proto == "tcp"
+                && e.peer.as_deref().is_some_and(|p| {
+                    self.column_of(p)
+                        .map_or(true, |c| self.columns[c].trace.is_none())
+                });
             let outgoing = matches!(e.ev.as_str(), "send" | "sendto" | "connect")
-                || (e.is("shutdown") && e.how.as_deref() != Some("read"));
+                || (e.is("shutdown") && e.how.as_deref() != Some("read"))
+                || untraced_close;
             let incoming = matches!(e.ev.as_str(), "recv" | "recvfrom" | "accept") || e.is_reset();
             let lonely = (outgoing && !matched_from[i]) || (incoming && !matched_to[i]);
             if !lonely {
