@@ -57,7 +57,7 @@ line | length) ;;
 esac
 
 if [ -n "${IMPL_STICKY_DEMO:-}" ]; then
-    program=($IMPL_STICKY_DEMO)
+    read -r -a program <<< "$IMPL_STICKY_DEMO"
 else
     echo "building sticky-demo (release)…" >&2
     cargo build --release -q -p sticky-demo

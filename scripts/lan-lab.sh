@@ -259,9 +259,9 @@ expected=("h1 h2 h3 r" "h1 h2 h3 r" "r" "h4")
 
 say ""
 for i in 0 1 2 3; do
-    # shellcheck disable=SC2086 # an empty flag must vanish
     say "h1\$ broadcast-send --to ${destinations[i]}:$PORT ${flags[i]:+${flags[i]} }'${messages[i]}'"
     status=0
+    # shellcheck disable=SC2086 # an empty flag must vanish
     run_in h1 "$send_cmd" --to "${destinations[i]}:$PORT" ${flags[i]} "${messages[i]}" \
         >"$tmp/send.out" 2>&1 || status=$?
     sed 's/^/  /' "$tmp/send.out"

@@ -126,8 +126,8 @@ class Region:
 
     def dedented(self):
         """The region's code without its common indentation, as a lesson shows it."""
-        width = min((len(l) - len(l.lstrip()) for l in self.body if l.strip()), default=0)
-        return "\n".join(l[width:] for l in self.body) + "\n"
+        width = min((len(line) - len(line.lstrip()) for line in self.body if line.strip()), default=0)
+        return "\n".join(line[width:] for line in self.body) + "\n"
 
 
 class RegionError(Exception):
@@ -188,7 +188,7 @@ def restore(starter, reference, where="?"):
 
 def unsolved(region):
     """True while a student's region still holds the starter's placeholder."""
-    return region.hint is not None and [l.strip() for l in region.body if l.strip()] == [placeholder(region).strip()]
+    return region.hint is not None and [line.strip() for line in region.body if line.strip()] == [placeholder(region).strip()]
 
 
 # ------------------------------------------------------------------ starters
@@ -319,9 +319,9 @@ def grading_toml():
         try:
             import tomli as tomllib
         except ImportError:
-            raise RuntimeError("reading grading.toml needs Python 3.11 or newer (or `pip install tomli`)")
+            raise RuntimeError("reading grading.toml needs Python 3.11 or newer (or `pip install tomli`)") from None
     with open(path, "rb") as f:
         try:
             return tomllib.load(f).get("impl", {})
         except tomllib.TOMLDecodeError as err:
-            raise RuntimeError(f"grading.toml: {err} (fix the file: scripts/exercise only adds lines to it)")
+            raise RuntimeError(f"grading.toml: {err} (fix the file: scripts/exercise only adds lines to it)") from None

@@ -1,5 +1,6 @@
 # The send and receive buffers, made visible: a receiver that never calls recv.
-import socket, subprocess
+import socket
+import subprocess
 
 listener = socket.create_server(("127.0.0.1", 0))
 port = listener.getsockname()[1]

@@ -3,10 +3,13 @@
 Run: python3 lessons/04-udp-client/connected.py (loopback only).
 """
 from socket import socket, AF_INET, SOCK_DGRAM
-a = socket(AF_INET, SOCK_DGRAM); a.bind(("127.0.0.1", 0))      # the client
-b = socket(AF_INET, SOCK_DGRAM); b.bind(("127.0.0.1", 0))      # its server
+a = socket(AF_INET, SOCK_DGRAM)  # the client
+a.bind(("127.0.0.1", 0))
+b = socket(AF_INET, SOCK_DGRAM)  # its server
+b.bind(("127.0.0.1", 0))
 a.connect(b.getsockname())
-c = socket(AF_INET, SOCK_DGRAM); c.bind(("127.0.0.1", 0))      # a stranger
+c = socket(AF_INET, SOCK_DGRAM)  # a stranger
+c.bind(("127.0.0.1", 0))
 c.connect(a.getsockname())        # connected, so it hears ICMP errors
 c.send(b"not from your server")
 a.settimeout(0.5)

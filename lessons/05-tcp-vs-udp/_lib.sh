@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the lesson 5 scripts (sourced, not run): build the programs, start
 # servers on free loopback ports, print each command before running it, and
 # stop everything on exit.
@@ -54,6 +55,7 @@ start_server() {
     for _ in $(seq 200); do
         addr=$(sed -n 's/^listening on //p' "$log" | head -1)
         if [[ -n $addr ]]; then
+            # shellcheck disable=SC2034 # read by the scripts that source this
             port=${addr##*:}
             return
         fi

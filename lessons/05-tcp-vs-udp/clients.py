@@ -22,7 +22,7 @@ args = parser.parse_args()
 
 server = ("127.0.0.1", args.port)
 held = []
-for i in range(args.count):
+for _ in range(args.count):
     if args.protocol == "tcp":
         s = socket.create_connection(server, timeout=10)  # the handshake happens here
         s.sendall(b"hello")

@@ -7,6 +7,7 @@
 # Part 1 holds 100 clients open and looks at each server from /proc. Part 2
 # counts the system calls each server makes for 100 clients with
 # `strace -c -f` (apt-get install strace).
+# shellcheck source=lessons/05-tcp-vs-udp/_lib.sh
 source "$(dirname "$0")/_lib.sh"
 
 # held PID: the server's open sockets and threads.

@@ -8,6 +8,7 @@
 # waits 200 ms before each recv (sticky-demo, lesson 2), then over UDP to
 # udp-echo — once through its client, once all five queued at the same time
 # while the server is stopped (SIGSTOP), the case where TCP merges them.
+# shellcheck source=lessons/05-tcp-vs-udp/_lib.sh
 source "$(dirname "$0")/_lib.sh"
 
 heading "TCP: five sends into one byte stream"

@@ -5,6 +5,7 @@
 #   cargo build && sudo lessons/05-tcp-vs-udp/handshake.sh   # tcpdump needs root (or CAP_NET_RAW)
 #
 # Captures on the loopback interface only, and only the two servers' ports.
+# shellcheck source=lessons/05-tcp-vs-udp/_lib.sh
 source "$(dirname "$0")/_lib.sh"
 
 if ! command -v tcpdump >/dev/null; then

@@ -14,6 +14,7 @@
 # queue drained, the client's send queue full), so the run is the same on a
 # busy machine. The two halves are independent: if one fails, the other still
 # runs, and the script exits 1 naming the half that failed.
+# shellcheck source=lessons/05-tcp-vs-udp/_lib.sh
 source "$(dirname "$0")/_lib.sh"
 # Each half checks its own steps and returns 1 on the first failure, instead
 # of relying on set -e (which bash switches off inside a function called as

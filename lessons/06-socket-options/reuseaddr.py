@@ -29,20 +29,26 @@ def try_bind(what, s, addr):
 held = []  # keep every socket open until the end
 
 # TCP: a live listener blocks the port, even when both set SO_REUSEADDR.
-first = new(SOCK_STREAM, True); first.bind(("127.0.0.1", 0)); first.listen()
+first = new(SOCK_STREAM, True)
+first.bind(("127.0.0.1", 0))
+first.listen()
 held.append(first)
 try_bind("TCP, both SO_REUSEADDR, the first is listening:", new(SOCK_STREAM, True), first.getsockname())
 
 # TCP: two bound sockets, neither listening, both with the option: shared.
-first = new(SOCK_STREAM, True); first.bind(("127.0.0.1", 0))
+first = new(SOCK_STREAM, True)
+first.bind(("127.0.0.1", 0))
 held.append(first)
 try_bind("TCP, both SO_REUSEADDR, neither listening:", new(SOCK_STREAM, True), first.getsockname())
 
 # TCP: the listener is closed, but a connection it accepted is still open
 # (ESTABLISHED, not TIME_WAIT): a restarted server may bind and listen.
-listener = new(SOCK_STREAM, True); listener.bind(("127.0.0.1", 0)); listener.listen()
+listener = new(SOCK_STREAM, True)
+listener.bind(("127.0.0.1", 0))
+listener.listen()
 addr = listener.getsockname()
-client = socket(AF_INET, SOCK_STREAM); client.connect(addr)
+client = socket(AF_INET, SOCK_STREAM)
+client.connect(addr)
 conn, _ = listener.accept()
 listener.close()
 held += [client, conn]
@@ -54,12 +60,14 @@ if try_bind("TCP, with SO_REUSEADDR, a live accepted connection:", again, addr):
 
 # UDP: sockets that all set SO_REUSEADDR share a live port (lesson 7's
 # receivers); one without it is refused, and refuses others.
-first = new(SOCK_DGRAM, True); first.bind(("127.0.0.1", 0))
+first = new(SOCK_DGRAM, True)
+first.bind(("127.0.0.1", 0))
 held.append(first)
 second = new(SOCK_DGRAM, True)
 try_bind("UDP, both SO_REUSEADDR, both live:", second, first.getsockname())
 held.append(second)
 try_bind("UDP, the new one without SO_REUSEADDR:", new(SOCK_DGRAM, False), first.getsockname())
-plain = new(SOCK_DGRAM, False); plain.bind(("127.0.0.1", 0))
+plain = new(SOCK_DGRAM, False)
+plain.bind(("127.0.0.1", 0))
 held.append(plain)
 try_bind("UDP, the first without SO_REUSEADDR:", new(SOCK_DGRAM, True), plain.getsockname())

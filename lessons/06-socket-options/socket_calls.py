@@ -18,8 +18,8 @@ def show(expression, thunk):
     try:
         result = thunk()
     except OSError as err:
-        result = "OSError: %s" % err
-    print("%-52s -> %s" % (expression, result if isinstance(result, str) else repr(result)))
+        result = f"OSError: {err}"
+    print(f"{expression:<52} -> {result if isinstance(result, str) else repr(result)}")
 
 
 server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

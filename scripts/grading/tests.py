@@ -64,7 +64,7 @@ class Test:
 def nextest_available(root, env):
     try:
         proc = subprocess.run(["cargo", "nextest", "--version"], cwd=root, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              capture_output=True, text=True)
     except OSError:
         return False
     return proc.returncode == 0
