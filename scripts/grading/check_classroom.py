@@ -75,7 +75,7 @@ def grade(args, output, timeout_seconds=None):
 def read_output(path):
     try:
         with open(path, encoding="utf-8") as f:
-            lines = [l for l in f.read().splitlines() if l.startswith("result=")]
+            lines = [line for line in f.read().splitlines() if line.startswith("result=")]
     except FileNotFoundError:
         return ""
     return lines[-1][len("result="):] if lines else ""

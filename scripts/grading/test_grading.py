@@ -399,8 +399,8 @@ class StoppedTest(unittest.TestCase):
                       "tests.nextest_available = lambda *a: os.kill(os.getpid(), signal.SIGTERM);"
                       "sys.exit(cli.main(['--lesson', '3', '--classroom']))")
             proc = subprocess.run([sys.executable, "-c", script, os.path.dirname(
-                os.path.dirname(os.path.abspath(__file__)))], env=env, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, text=True, timeout=60)
+                os.path.dirname(os.path.abspath(__file__)))], env=env, capture_output=True,
+                text=True, timeout=60)
             self.assertEqual(proc.returncode, 128 + 15, proc.stderr)
             self.assertIn("stopped by SIGTERM", proc.stderr)
             with open(out, encoding="utf-8") as f:
