@@ -163,7 +163,9 @@ def placeholder(region):
     """The one line a starter has in place of an exercise region's code."""
     message = f"{region.name}: {region.hint}".replace("\\", "\\\\").replace('"', '\\"')
     if region.comment == "//":
-        return f'{region.indent}todo!("{message.replace("{", "{{").replace("}", "}}")}")'
+        # A statement (`;`): code may follow the region, and a block that
+        # ends in `todo!(…);` still type-checks, since todo! never returns.
+        return f'{region.indent}todo!("{message.replace("{", "{{").replace("}", "}}")}");'
     return f'{region.indent}raise NotImplementedError("{message}")'
 
 
@@ -188,7 +190,10 @@ def restore(starter, reference, where="?"):
 
 def unsolved(region):
     """True while a student's region still holds the starter's placeholder."""
-    return region.hint is not None and [line.strip() for line in region.body if line.strip()] == [placeholder(region).strip()]
+    body = [line.strip() for line in region.body if line.strip()]
+    wanted = placeholder(region).strip()
+    # Starters written before the placeholder became a statement lack its `;`.
+    return region.hint is not None and body in ([wanted], [wanted.rstrip(";")])
 
 
 # ------------------------------------------------------------------ starters

@@ -167,7 +167,7 @@ def recv_raw(conn, args, counts):
 
 def recv_messages(conn, peer, args, counts):
     """Line or length framing: one recv may complete many messages, or none."""
-    # region: recv-messages — recv, frames.feed(data), then log every complete message frames.next_message() gives (`message N: TEXT`); at end of stream report what frames.finish() says was cut
+    # region: recv-messages — recv, frames.feed(data), then log every complete message frames.next_message() gives (`message N: TEXT`); at end of stream report what frames.finish() says was cut. With --unbuffered (args.unbuffered) recv only frames.wanted bytes (at least 1, at most buf_size): a recv must never go past the current message
     frames = FrameBuffer(args.framing, args.max_frame)
     while True:
         # --unbuffered asks only for what the current message still lacks, so

@@ -276,8 +276,8 @@ fn print_report(log: &SharedLog, heading: Option<&str>) {
 }
 
 /// Lines shown from the start and from the end of a long list.
-const FIRST_LINES: usize = 40;
-const LAST_LINES: usize = 40;
+const FIRST_LINES: usize = 20;
+const LAST_LINES: usize = 20;
 
 /// A list of lines for a report: all of them if there are few, else the
 /// first and last ones with the count left out between them.

@@ -149,7 +149,7 @@ fn recv_messages(
     settings: Settings,
     counts: &mut Counts,
 ) {
-    // region: recv-messages — read into frames.space(..), then frames.filled(n); take out every complete message with frames.next_message() and log `message N: TEXT`; at 0 bytes call frames.finish() to report a cut message
+    // region: recv-messages — read into frames.space(..), then frames.filled(n); take out every complete message with frames.next_message() and log `message N: TEXT`; at 0 bytes call frames.finish() to report a cut message. With --unbuffered (settings.unbuffered) ask only for frames.wanted() bytes (at least 1, at most buf_size): a read must never go past the current message
     let mut frames = FrameBuffer::new(framing, settings.max_frame);
     loop {
         let want = if settings.unbuffered {
