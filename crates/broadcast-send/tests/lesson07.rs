@@ -192,7 +192,11 @@ fn so_broadcast_only_matters_for_broadcast_addresses() {
         &outcome,
         "--no-broadcast-flag to the unicast address 127.0.0.1 (SO_BROADCAST guards broadcast addresses only)",
     );
-    assert_eq!(arrived(&socket, 1), vec![b"just one host".to_vec()]);
+    assert_eq!(
+        arrived(&socket, 1),
+        vec![b"just one host".to_vec()],
+        "sent \"just one host\" to 127.0.0.1 with --no-broadcast-flag; expected that one datagram to arrive (SO_BROADCAST is only needed for a broadcast address)"
+    );
 }
 
 #[test]
@@ -263,7 +267,8 @@ fn an_empty_message_is_an_empty_datagram() {
     );
     assert_eq!(
         stdout_lines(&outcome),
-        vec![format!("sent 0 bytes to {to}")]
+        vec![format!("sent 0 bytes to {to}")],
+        "an empty MESSAGE: expected stdout to be exactly one line, `sent 0 bytes to {to}`"
     );
 }
 

@@ -177,7 +177,8 @@ fn head_gets_the_same_headers_as_get_and_no_body() {
     );
     assert_eq!(
         head.header("content-type"),
-        get_response.header("content-type")
+        get_response.header("content-type"),
+        "HEAD should announce the Content-Type a GET gets"
     );
     // If the server had sent a body, it would now be read as the next response.
     let raw2 = "GET /echo?after=head HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";

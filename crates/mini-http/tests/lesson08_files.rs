@@ -30,37 +30,40 @@ fn file_comes_with_type_length_and_dates() {
     let server = serve(&["--root", &root]);
     let response = get(server.addr, "/hello.txt");
     expect_status(&response, 200, "GET /hello.txt", "a file under --root");
-    assert_eq!(response.body, b"hello, file\n");
+    assert_eq!(
+        response.body, b"hello, file\n",
+        "GET /hello.txt: expected the file's bytes, `hello, file\\n`, as the body"
+    );
     assert_eq!(
         response.header("content-length"),
         Some("12"),
-        "{}",
+        "GET /hello.txt (12 bytes): expected `Content-Length: 12`:\n{}",
         response.show()
     );
     assert!(
         response
             .header("content-type")
             .is_some_and(|t| t.starts_with("text/plain")),
-        "{}",
+        "GET /hello.txt: expected a `Content-Type` starting `text/plain`:\n{}",
         response.show()
     );
     assert!(
         response
             .header("last-modified")
             .is_some_and(|d| d.ends_with("GMT")),
-        "{}",
+        "GET /hello.txt: expected a `Last-Modified` date in GMT (`… GMT`):\n{}",
         response.show()
     );
     assert!(
         response.header("date").is_some_and(|d| d.ends_with("GMT")),
-        "{}",
+        "GET /hello.txt: expected a `Date` header in GMT (`… GMT`):\n{}",
         response.show()
     );
     let html = get(server.addr, "/page.html");
     assert!(
         html.header("content-type")
             .is_some_and(|t| t.starts_with("text/html")),
-        "{}",
+        "GET /page.html: expected a `Content-Type` starting `text/html`:\n{}",
         html.show()
     );
 }
@@ -145,7 +148,7 @@ fn directory_without_slash_is_301_and_index_or_listing_is_served() {
     assert_eq!(
         response.header("location"),
         Some("/docs/"),
-        "{}",
+        "GET /docs (a directory, no trailing slash): expected `Location: /docs/`:\n{}",
         response.show()
     );
     let index = get(server.addr, "/docs/");
@@ -358,7 +361,8 @@ fn put_creates_201_replaces_204_and_delete_removes_204() {
         std::fs::read(dir.path().join("www/notes/new.txt"))
             .ok()
             .as_deref(),
-        Some(&b"first"[..])
+        Some(&b"first"[..]),
+        "PUT /notes/new.txt with body `first` answered 201: expected www/notes/new.txt to exist and hold exactly `first`"
     );
     let raw = put("second");
     let replaced = exchange(server.addr, &raw);
@@ -447,7 +451,11 @@ fn changed_file_is_never_served_stale() {
     set_old(&path);
     let server = serve(&["--root", &root]);
     for _ in 0..3 {
-        assert_eq!(get(server.addr, "/old.txt").text(), "version one\n");
+        assert_eq!(
+            get(server.addr, "/old.txt").text(),
+            "version one\n",
+            "GET /old.txt, three times: expected its contents, `version one\\n`, each time"
+        );
     }
     // Same length, same (old) modification time: only the content changed.
     std::fs::write(&path, b"version two\n").expect("rewrite");
@@ -558,7 +566,11 @@ fn future_if_modified_since_is_ignored() {
         raw,
         "a date in the future is not one the server gave: it is ignored (RFC 9110, 13.1.3), so the file is sent",
     );
-    assert_eq!(response.body, b"hello, file\n");
+    assert_eq!(
+        response.body,
+        b"hello, file\n",
+        "If-Modified-Since in the future is ignored: expected the whole file, `hello, file\\n`, as the body"
+    );
 }
 
 /// `GET /PATH` with extra header lines, on a new connection.
@@ -623,7 +635,7 @@ fn range_requests_get_206_with_content_range_or_416() {
         assert_eq!(
             response.header("content-range"),
             Some(want.as_str()),
-            "{}",
+            "a range past the end: expected `Content-Range: bytes */LENGTH` naming the file's length:\n{}",
             response.show()
         );
         let (raw, response) = get_with(server.addr, path, "Range: bytes=0-1,5-6\r\n");
@@ -672,7 +684,11 @@ fn if_range_sends_the_part_only_while_the_validator_matches() {
             &raw,
             "If-Range with the current validator: the part",
         );
-        assert_eq!(fresh.body, b"23");
+        assert_eq!(
+            fresh.body,
+            b"23",
+            "If-Range with the current validator and Range: bytes=2-3: expected the body `23`, those two bytes only"
+        );
     }
     let (raw, stale) = get_with(
         server.addr,
@@ -685,7 +701,11 @@ fn if_range_sends_the_part_only_while_the_validator_matches() {
         &raw,
         "If-Range with another validator: the file changed, so the whole new file",
     );
-    assert_eq!(stale.body, b"0123456789");
+    assert_eq!(
+        stale.body,
+        b"0123456789",
+        "If-Range with a validator the file no longer has: expected the whole new file, `0123456789`, not a part"
+    );
 }
 
 #[test]

@@ -241,7 +241,11 @@ fn server_announces_the_port_the_os_chose() {
         0,
         "`listening on` must show the real port, not 0"
     );
-    assert!(server.addr.ip().is_loopback());
+    assert!(
+        server.addr.ip().is_loopback(),
+        "bound 127.0.0.1:0; expected `listening on` to show a loopback address, got {}",
+        server.addr
+    );
     let _ = connect(server.addr);
 }
 
@@ -347,7 +351,10 @@ fn one_send_arrives_in_several_recvs_with_a_small_buf_size() {
         conn.lines.join("\n")
     );
     let joined: String = conn.recvs.iter().map(|(_, t)| t.as_str()).collect();
-    assert_eq!(joined, "abcdefghij");
+    assert_eq!(
+        joined, "abcdefghij",
+        "the `recv` lines' TEXT, joined, must be the 10 bytes sent, in order: nothing lost, nothing repeated"
+    );
     for (k, text) in &conn.recvs {
         assert_eq!(
             *k,
@@ -383,7 +390,10 @@ fn delay_is_no_cure_when_the_reader_is_slower_than_the_pauses() {
         conn.lines.join("\n")
     );
     let joined: String = conn.recvs.iter().map(|(_, t)| t.as_str()).collect();
-    assert_eq!(joined, "ABC");
+    assert_eq!(
+        joined, "ABC",
+        "the `recv` lines' TEXT, joined, must be the 3 bytes sent, in order"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -412,7 +422,12 @@ fn line_mode_recovers_each_message_despite_merging() {
         "sent 5 lines in 5 writes (merged by the server's --read-delay); expected 5 `message N: TEXT` lines, one per line sent, in order\n{}",
         conn.lines.join("\n")
     );
-    assert_eq!(conn.message_count, 5, "summary: {}", conn.lines.join("\n"));
+    assert_eq!(
+        conn.message_count,
+        5,
+        "5 lines sent: expected the summary line to count 5 messages; the connection's lines:\n{}",
+        conn.lines.join("\n")
+    );
 }
 
 #[test]
@@ -491,7 +506,12 @@ fn length_mode_recovers_each_message_despite_merging() {
         "sent 5 length-prefixed frames in 5 writes (merged by the server's --read-delay); expected 5 `message N: TEXT` lines, one per frame, in order — including the empty one and 40 binary bytes\n{}",
         conn.lines.join("\n")
     );
-    assert_eq!(conn.message_count, 5, "summary: {}", conn.lines.join("\n"));
+    assert_eq!(
+        conn.message_count,
+        5,
+        "5 frames sent: expected the summary line to count 5 messages; the connection's lines:\n{}",
+        conn.lines.join("\n")
+    );
 }
 
 #[test]
@@ -552,7 +572,10 @@ fn empty_messages_are_messages_too() {
             show_bytes(&wire),
             conn.lines.join("\n")
         );
-        assert_eq!(conn.message_count, 3);
+        assert_eq!(
+            conn.message_count, 3,
+            "{mode} framing: 3 empty messages sent; expected the summary line to count 3 messages"
+        );
     }
 }
 
@@ -627,7 +650,10 @@ fn peer_closing_mid_message_is_reported() {
             "{mode} framing: sent {} then closed; expected only the complete message",
             show_bytes(&wire)
         );
-        assert_eq!(conn.message_count, 1);
+        assert_eq!(
+            conn.message_count, 1,
+            "{mode} framing: one whole message, then a cut one; expected the summary line to count 1 message (a cut message is not a message)"
+        );
         let stderr = server.wait_for_stderr(&peer.to_string());
         assert!(
             stderr
@@ -675,7 +701,12 @@ fn summary_counts_reads_and_messages() {
     send_each(&mut stream, &[&all]);
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
-    assert_eq!(conn.message_count, 3, "{}", conn.lines.join("\n"));
+    assert_eq!(
+        conn.message_count,
+        3,
+        "3 length frames sent: expected the summary line to count 3 messages; the connection's lines:\n{}",
+        conn.lines.join("\n")
+    );
     assert!(
         conn.reads >= 5,
         "20 bytes read at most 4 at a time take at least 5 reads; the summary says {}",
@@ -692,7 +723,10 @@ fn quiet_logs_only_the_summary() {
     send_each(&mut stream, &[&all]);
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
-    assert_eq!(conn.message_count, 2);
+    assert_eq!(
+        conn.message_count, 2,
+        "--quiet: sent 2 length frames; expected the summary line to count 2 messages (quiet hides the `message` lines, it still counts them)"
+    );
     assert!(
         conn.lines.len() == 1 && parse_summary(&conn.lines[0]).is_some(),
         "with --quiet the only stdout line of a connection is its summary; got {:?}",
@@ -723,7 +757,11 @@ fn unbuffered_server_never_reads_past_the_current_message() {
     send_each(&mut stream, &[&all]);
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
-    assert_eq!(conn.messages, shown(&[b"ab", b"", b"cde"]));
+    assert_eq!(
+        conn.messages,
+        shown(&[b"ab", b"", b"cde"]),
+        "--unbuffered: sent frames `ab`, empty and `cde` in one write; expected those 3 `message N: TEXT` lines, in order"
+    );
     assert_eq!(
         conn.reads,
         5,

@@ -52,7 +52,11 @@ fn server_announces_the_port_the_os_chose() {
         0,
         "`listening on` must show the real port, not 0"
     );
-    assert!(server.addr.ip().is_loopback());
+    assert!(
+        server.addr.ip().is_loopback(),
+        "bound 127.0.0.1:0; expected `listening on` to show a loopback address, got {}",
+        server.addr
+    );
     // The announced address really accepts connections.
     let _ = Conn::connect(server.addr);
 }
@@ -305,7 +309,10 @@ fn one_reset_connection_does_not_stop_the_server() {
         "reset one connection, then sent \"still here\" on another",
         "one connection's failure must never stop the server",
     );
-    assert!(server.is_running());
+    assert!(
+        server.is_running(),
+        "after one connection was reset and another served, the server must still be running"
+    );
 }
 
 #[test]

@@ -161,7 +161,11 @@ fn truncated_datagram_is_reported_with_its_real_size() {
         "after a truncated datagram, sent \"next\"; expected \"next\" back.\nHint: what recvfrom does not take of a datagram is discarded (notes 4.4)."
     );
     let line = server.wait_for_line("a second `recv` line", |l| l.starts_with("recv "));
-    assert_eq!(line, format!("recv 4 bytes from {me}"));
+    assert_eq!(
+        line,
+        format!("recv 4 bytes from {me}"),
+        "after the truncated datagram, sent \"next\" (4 bytes): expected the next `recv` line to say so"
+    );
 }
 
 #[test]
@@ -249,9 +253,17 @@ fn serves_over_ipv6_loopback() {
     let me = socket.local_addr().expect("local_addr");
     send_datagram(&socket, "六".as_bytes(), server.addr);
     let (reply, from) = recv_reply(&socket, "sent \"六\" over IPv6");
-    assert_eq!((reply.as_slice(), from), ("六".as_bytes(), server.addr));
+    assert_eq!(
+        (reply.as_slice(), from),
+        ("六".as_bytes(), server.addr),
+        "sent \"六\" over IPv6: expected the same 3 bytes back, from the server's own address"
+    );
     let line = server.wait_for_line("a `recv` line", |l| l.starts_with("recv "));
-    assert_eq!(line, format!("recv 3 bytes from {me}"));
+    assert_eq!(
+        line,
+        format!("recv 3 bytes from {me}"),
+        "sent \"六\" (3 bytes of UTF-8) over IPv6: expected a `recv 3 bytes from {me}` line"
+    );
 }
 
 #[test]

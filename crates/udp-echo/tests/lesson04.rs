@@ -53,7 +53,12 @@ fn each_reply_is_printed_with_the_servers_address() {
     let server = udp_echo().start_server(["server", "--bind", "127.0.0.1:0"]);
     let addr = server.addr;
     let out = udp_echo().run(["client", &addr.to_string(), "hello", "你好, UDP"], b"");
-    assert_eq!(out.code(), Some(0), "{}", out.describe());
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "expected the client to exit with status 0\n{}",
+        out.describe()
+    );
     assert_eq!(
         reply_lines(&out.stdout_text()),
         [
@@ -106,7 +111,12 @@ fn each_stdin_line_is_one_datagram() {
     });
     let out = udp_echo().run(["client", &addr.to_string()], b"one\ntwo words\n\nlast");
     let got = echo.join().unwrap_or_default();
-    assert_eq!(out.code(), Some(0), "{}", out.describe());
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "expected the client to exit with status 0\n{}",
+        out.describe()
+    );
     assert_eq!(
         got,
         [&b"one"[..], b"two words", b"", b"last"],
@@ -120,7 +130,7 @@ fn each_stdin_line_is_one_datagram() {
             format!("reply from {addr}: "),
             format!("reply from {addr}: last"),
         ],
-        "{}",
+        "four lines on stdin: expected one `reply from ADDR: TEXT` line per line, in order:\n{}",
         out.describe()
     );
 }
@@ -191,7 +201,12 @@ fn reply_from_another_address_is_ignored() {
     });
     let out = udp_echo().run(["client", &addr.to_string(), "who is there?"], b"");
     let _ = player.join();
-    assert_eq!(out.code(), Some(0), "{}", out.describe());
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "expected the client to exit with status 0\n{}",
+        out.describe()
+    );
     assert_eq!(
         reply_lines(&out.stdout_text()),
         [format!("reply from {addr}: genuine")],
@@ -260,7 +275,7 @@ fn stray_datagrams_do_not_extend_the_timeout() {
     assert_eq!(
         line,
         format!("error: timeout: no reply from {addr} within 300 ms"),
-        "{}",
+        "no reply within --timeout 300: expected exactly this `error:` line:\n{}",
         out.describe()
     );
     let stdout = out.stdout_text();
@@ -301,7 +316,10 @@ fn oversize_datagram_is_refused_before_sending() {
             stderr.contains("65527"),
             "--size 65528 over IPv6: expected a usage error naming the limit, 65527 bytes (IPv6's length field does not count its 40-byte header); got {stderr:?}"
         );
-        assert!(queued(&server).is_empty());
+        assert!(
+            queued(&server).is_empty(),
+            "--size 65528 over IPv6 is refused before sending: expected nothing to reach the server"
+        );
     }
 }
 
@@ -387,11 +405,16 @@ fn works_over_ipv6_loopback() {
     let server = udp_echo().start_server(["server", "--bind", "[::1]:0"]);
     let addr = server.addr;
     let out = udp_echo().run(["client", &addr.to_string(), "six"], b"");
-    assert_eq!(out.code(), Some(0), "{}", out.describe());
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "expected the client to exit with status 0\n{}",
+        out.describe()
+    );
     assert_eq!(
         reply_lines(&out.stdout_text()),
         [format!("reply from {addr}: six")],
-        "{}",
+        "over IPv6: expected one `reply from [::1]:PORT: six` line:\n{}",
         out.describe()
     );
 }

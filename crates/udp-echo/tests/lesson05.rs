@@ -54,7 +54,11 @@ fn five_sends_arrive_as_five_datagrams() {
         }
     }
     // Over loopback nothing is lost or reordered, so the order is kept too.
-    assert_eq!(replies, ["a", "b", "c", "d", "e"]);
+    assert_eq!(
+        replies,
+        ["a", "b", "c", "d", "e"],
+        "sent five datagrams a, b, c, d, e: expected five replies, one per datagram, in that order"
+    );
 }
 
 #[test]
