@@ -70,6 +70,9 @@ STICKY_DEMO = Program("sticky-demo", "lessons/02-sticky-packets/sticky_demo.py")
 UDP_ECHO = Program("udp-echo", "lessons/03-udp-server/udp_echo.py")
 SOCKOPT_INSPECT = Program("sockopt-inspect", "lessons/06-socket-options/sockopt_inspect.py")
 MINI_HTTP = Program("mini-http", "lessons/08-http/mini_http.py")
+# Lesson 9 grades tcp-echo again, with --model: the same crate (its poll and
+# async models), and in Python a program of its own that imports lesson 1's.
+TCP_ECHO_MODELS = Program("tcp-echo", "lessons/09-many-clients/many_clients.py")
 BROADCAST_SEND = Program("broadcast-send", "lessons/07-broadcast/broadcast_send.py")
 BROADCAST_RECV = Program("broadcast-recv", "lessons/07-broadcast/broadcast_recv.py")
 
@@ -101,6 +104,11 @@ LESSONS = {
                       ("broadcast-recv", "bind-shared"), ("broadcast-recv", "recvfrom-loop")]),
     8: Lesson(8, "lessons/08-http", [MINI_HTTP], rust=[("mini-http", "response-writer")],
               python=[("mini-http", "response-writer")]),
+    9: Lesson(9, "lessons/09-many-clients", [TCP_ECHO_MODELS],
+              rust=[("tcp-echo", "readiness-loop"), ("tcp-echo", "read-until-wouldblock"),
+                    ("tcp-echo", "echo-task"), ("tcp-echo", "recv-send-loop")],
+              python=[("tcp-echo", "readiness-loop"), ("tcp-echo", "read-some"),
+                      ("tcp-echo", "echo-task")]),
 }
 
 

@@ -113,8 +113,20 @@ async fn echo_client(mut stream: TcpStream, peer: SocketAddr, buf_size: usize, q
         peer: Some(peer),
     };
     ends.note("accept");
-    let mut total: u64 = 0;
+    echo_loop(&mut stream, peer, &ends, buf_size, quiet).await;
+    ends.note("close");
+}
+
+/// Read and echo until the client's FIN or an error.
+async fn echo_loop(
+    stream: &mut TcpStream,
+    peer: SocketAddr,
+    ends: &Ends,
+    buf_size: usize,
+    quiet: bool,
+) {
     // region: echo-task — loop: await readable() (no buffer held while idle); take_buffer; try_read: WouldBlock → give it back and wait again, 0 → log `closed PEER after N bytes` and return, n → log `recv N bytes from PEER` and write_all(...).await the n bytes; give_back
+    let mut total: u64 = 0;
     loop {
         // Wait without a buffer: an idle client costs its task and socket.
         if let Err(err) = stream.readable().await {
@@ -161,7 +173,6 @@ async fn echo_client(mut stream: TcpStream, peer: SocketAddr, buf_size: usize, q
         give_back(buf);
     }
     // endregion: echo-task
-    ends.note("close");
 }
 
 /// EMFILE or ENFILE: this process, or the whole system, is out of descriptors.
