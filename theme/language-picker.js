@@ -1,4 +1,5 @@
-// The language picker in the menu bar: the same page in the other book.
+// The language picker in the menu bar: the same page in the other book
+// (and, on a Chinese page, the search box's own words in Chinese).
 //
 // scripts/book builds the English book into target/book/ and each
 // translation into target/book/LANG/ with the same layout, so a page's
@@ -87,4 +88,27 @@
             button.focus();
         }
     });
+
+    // The search box speaks the page's language: mdBook writes its
+    // placeholder and its "N search results for 'X':" line in English.
+    if (here[0] === "zh-CN") {
+        const box = document.getElementById("mdbook-searchbar");
+        if (box) {
+            box.placeholder = "搜索本书……";
+        }
+        const header = document.getElementById("mdbook-searchresults-header");
+        if (header) {
+            const say = () => {
+                const text = header.textContent;
+                let m = text.match(/^(\d+) search results? for '(.*)':$/s);
+                if (m) {
+                    header.textContent = `找到 ${m[1]} 条与“${m[2]}”相关的结果：`;
+                } else if ((m = text.match(/^No search results for '(.*)'\.$/s))) {
+                    header.textContent = `没有找到与“${m[1]}”相关的结果。`;
+                }
+            };
+            new MutationObserver(say).observe(header, {childList: true, characterData: true, subtree: true});
+            say();
+        }
+    }
 })();
