@@ -28,6 +28,11 @@ This module is the generator; scripts/exercise is what a student runs.
 
 import os
 import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from grading import course  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -39,9 +44,9 @@ END = re.compile(r"^[ \t]*(?://|#) endregion: (?P<name>[a-z0-9][a-z0-9-]*)$")
 class Program:
     """One program a lesson grades: its Rust crate and its Python version."""
 
-    def __init__(self, name, python=None):
+    def __init__(self, name, python=None, crate=None):
         self.name = name                    # tcp-echo: the crate, IMPL_TCP_ECHO, my/tcp-echo
-        self.crate = f"crates/{name}"
+        self.crate = crate or f"crates/{name}"
         self.python = python                # lessons/…/tcp_echo.py, or None
 
     def rust_files(self):
@@ -65,51 +70,23 @@ class Lesson:
         return f"{self.folder}/README.md"
 
 
-TCP_ECHO = Program("tcp-echo", "lessons/01-tcp-transfer/tcp_echo.py")
-STICKY_DEMO = Program("sticky-demo", "lessons/02-sticky-packets/sticky_demo.py")
-UDP_ECHO = Program("udp-echo", "lessons/03-udp-server/udp_echo.py")
-SOCKOPT_INSPECT = Program("sockopt-inspect", "lessons/06-socket-options/sockopt_inspect.py")
-MINI_HTTP = Program("mini-http", "lessons/08-http/mini_http.py")
-# Lesson 9 grades tcp-echo again, with --model: the same crate (its poll and
-# async models), and in Python a program of its own that imports lesson 1's.
-TCP_ECHO_MODELS = Program("tcp-echo", "lessons/09-many-clients/many_clients.py")
-BROADCAST_SEND = Program("broadcast-send", "lessons/07-broadcast/broadcast_send.py")
-BROADCAST_RECV = Program("broadcast-recv", "lessons/07-broadcast/broadcast_recv.py")
+def _lessons():
+    """Each lesson of the catalogue (course.json): the programs its tests grade
+    (with the Python version that stands for each in that lesson), and the
+    exercise regions that are its own, in the order a student writes them, per
+    language. A lesson whose tests grade a program of earlier lessons lists
+    their regions again."""
+    catalogue = course.load()
+    lessons = {}
+    for n, entry in catalogue.lessons.items():
+        programs = [Program(name, catalogue.python_of(entry, name), catalogue.programs[name].crate)
+                    for name in entry.programs]
+        lessons[n] = Lesson(n, entry.folder, programs, rust=list(entry.regions["rust"]),
+                            python=list(entry.regions["python"]))
+    return lessons
 
-UDP_SERVER = [("udp-echo", "recvfrom-sendto"), ("udp-echo", "truncation-check")]
-UDP_CLIENT = [("udp-echo", "sendto"), ("udp-echo", "wait-for-reply")]
 
-# Each lesson: the programs its tests grade, and the exercise regions that are
-# its own, in the order a student writes them, per language. A lesson whose
-# tests grade a program of earlier lessons lists their regions again.
-LESSONS = {
-    1: Lesson(1, "lessons/01-tcp-transfer", [TCP_ECHO],
-              rust=[("tcp-echo", "recv-send-loop"), ("tcp-echo", "recv-exactly")],
-              python=[("tcp-echo", "recv-send-loop"), ("tcp-echo", "recv-exactly")]),
-    2: Lesson(2, "lessons/02-sticky-packets", [STICKY_DEMO],
-              rust=[("sticky-demo", "recv-raw"), ("sticky-demo", "recv-messages")],
-              python=[("sticky-demo", "recv-raw"), ("sticky-demo", "frame-decoder"),
-                      ("sticky-demo", "recv-messages")]),
-    3: Lesson(3, "lessons/03-udp-server", [UDP_ECHO], rust=UDP_SERVER, python=UDP_SERVER),
-    4: Lesson(4, "lessons/04-udp-client", [UDP_ECHO], rust=UDP_CLIENT, python=UDP_CLIENT),
-    5: Lesson(5, "lessons/05-tcp-vs-udp", [UDP_ECHO], rust=UDP_SERVER + UDP_CLIENT,
-              python=UDP_SERVER + UDP_CLIENT),
-    6: Lesson(6, "lessons/06-socket-options", [SOCKOPT_INSPECT],
-              rust=[("sockopt-inspect", "getsockopt"), ("sockopt-inspect", "setsockopt")],
-              python=[("sockopt-inspect", "getsockopt"), ("sockopt-inspect", "setsockopt")]),
-    7: Lesson(7, "lessons/07-broadcast", [BROADCAST_SEND, BROADCAST_RECV],
-              rust=[("broadcast-send", "so-broadcast"), ("broadcast-send", "send-one"),
-                    ("broadcast-recv", "bind-shared"), ("broadcast-recv", "recvfrom-loop")],
-              python=[("broadcast-send", "so-broadcast"), ("broadcast-send", "send-one"),
-                      ("broadcast-recv", "bind-shared"), ("broadcast-recv", "recvfrom-loop")]),
-    8: Lesson(8, "lessons/08-http", [MINI_HTTP], rust=[("mini-http", "response-writer")],
-              python=[("mini-http", "response-writer")]),
-    9: Lesson(9, "lessons/09-many-clients", [TCP_ECHO_MODELS],
-              rust=[("tcp-echo", "readiness-loop"), ("tcp-echo", "read-until-wouldblock"),
-                    ("tcp-echo", "echo-task"), ("tcp-echo", "recv-send-loop")],
-              python=[("tcp-echo", "readiness-loop"), ("tcp-echo", "read-some"),
-                      ("tcp-echo", "echo-task")]),
-}
+LESSONS = _lessons()
 
 
 def lesson_of(number):

@@ -28,7 +28,6 @@ import asyncio
 import errno
 import os
 import selectors
-import socket
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -2,6 +2,7 @@
 
 `scripts/grade` is its command line (see `cli.py`); the modules are
 
+- `course`    the course catalogue, course.json: lessons, points, programs (every tool reads it)
 - `programs`  which command grades each program: --impl, IMPL_*, grading.toml
 - `tests`     the lessons' tests, run with cargo-nextest, read back from JUnit
 - `points`    exact per-test points (sixteenths, exact in binary floating point)

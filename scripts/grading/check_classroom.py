@@ -13,9 +13,9 @@ is what Classroom records. This check does the same arithmetic
 
 - lesson 1 graded for real with the course's program (the file named by
   --lesson1, from an earlier run; graded here when not given), lesson 8
-  graded for real, and lessons 2-7 built by the grader's own report code
+  graded for real, and the other lessons built by the grader's own report code
   from their real test lists (`cargo nextest list`), every test passed:
-  `Points 100/100`, exactly;
+  all the catalogue's points (`Points 110/110` with nine lessons), exactly;
 - a partial submission: lesson 8 graded for real against a server that
   answers everything with garbage (scripts/testdata/garbage_server.py), a
   third of the other lessons' tests failed: the notice's figure is a short
@@ -43,10 +43,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from grading import cli, points, report, tests  # noqa: E402
+from grading import cli, course, points, report, tests  # noqa: E402
 
 LIMIT = report.CLASSROOM_LIMIT
-RUNNERS = [f"lesson{n}" for n in range(1, 9)]
+# Every lesson of the catalogue; lessons 1 and 8 are graded for real, the
+# others' results built by the report code.
+NUMBERS = list(course.load().lessons)
+RUNNERS = [f"lesson{n}" for n in NUMBERS]
+SYNTHESIZED = [n for n in NUMBERS if n not in (1, 8)]
 
 
 class Mismatch(Exception):
@@ -98,7 +102,7 @@ def synthesized(number, info, listing, fail_every=0):
 
 
 def reporter(env):
-    """The reporter's arithmetic over runners lesson1..8: (notice, results)."""
+    """The reporter's arithmetic over every lesson's runner: (notice, results)."""
     results = []
     for runner in RUNNERS:
         encoded = env.get(f"{runner.upper()}_RESULTS", "")
@@ -128,9 +132,14 @@ def main(argv):
                              "with the course's program (graded here when not given)")
     args = parser.parse_args(argv)
     info = cli.load_points()
-    expect(sorted(info)[:8] == list(range(1, 9)), "grade-points.json must have lessons 1-8")
+    # The reporter's figures for all lessons, and without lesson 1's or lesson 3's points.
+    maximum = sum(info[n]["units"] for n in NUMBERS)
+    full = f"Points {points.js_number(points.as_number(maximum))}/{points.js_number(points.as_number(maximum))}"
+    less_1 = f"Points {points.js_number(points.as_number(maximum - info[1]['units']))}/{points.js_number(points.as_number(maximum))}"
+    less_3 = f"Points {points.js_number(points.as_number(maximum - info[3]['units']))}/{points.js_number(points.as_number(maximum))}"
+    expect({1, 8} <= set(info), "course.json must have lessons 1 and 8")
     env = dict(os.environ, RUST_BACKTRACE="0", CARGO_TERM_COLOR="never")
-    packages = sorted({p for n in range(2, 8) for p, _ in tests.lesson_targets(ROOT, n)})
+    packages = sorted({p for n in SYNTHESIZED for p, _ in tests.lesson_targets(ROOT, n)})
     listing = tests.build_and_list(ROOT, env, packages)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,22 +158,23 @@ def main(argv):
             expect(len(encoded) < LIMIT, f"{name}: {len(encoded)} bytes of base64, not under {LIMIT}")
             print(f"  {name}: a result of {len(encoded)} bytes of base64")
 
-        passing = {n: synthesized(n, info[n], listing)[0] for n in range(2, 8)}
-        partial = {n: synthesized(n, info[n], listing, fail_every=3)[0] for n in range(2, 8)}
+        passing = {n: synthesized(n, info[n], listing)[0] for n in SYNTHESIZED}
+        partial = {n: synthesized(n, info[n], listing, fail_every=3)[0] for n in SYNTHESIZED}
 
         def runners(chosen):
-            return {f"LESSON{n}_RESULTS": chosen[n] for n in range(1, 9)}
+            return {f"LESSON{n}_RESULTS": chosen[n] for n in NUMBERS}
 
         print("the reporter's notice:")
         notice, _ = reporter(runners({1: lesson1, 8: lesson8, **passing}))
-        print(f"  all eight lessons passing: {notice}")
-        expect(notice == "Points 100/100", f"a perfect submission: {notice}, not Points 100/100")
+        print(f"  every lesson passing: {notice}")
+        expect(notice == full, f"a perfect submission: {notice}, not {full}")
 
         notice, results = reporter(runners({1: lesson1, 8: garbage, **partial}))
         figure = table_figure(results)
-        print(f"  partial (lesson 8 garbage, a third of lessons 2-7 failed): {notice}; "
+        print(f"  partial (lesson 8 garbage, a third of the other lessons' tests failed): {notice}; "
               f"the grade table: {figure}")
-        expect(notice == f"Points {figure}/100", f"partial: {notice}, the table says {figure}")
+        expect(notice == f"Points {figure}/{points.js_number(points.as_number(maximum))}",
+               f"partial: {notice}, the table says {figure}")
         expect(len(figure.partition(".")[2]) <= 4, f"partial: {figure} is not a short decimal")
         garbage_result = results[7]
         expect(garbage_result["status"] == "fail" and len(garbage_result["tests"]) > 1,
@@ -175,7 +185,7 @@ def main(argv):
         expect(results[0]["status"] == "error" and results[0]["max_score"] == 10,
                f"the killed lesson's result: {results[0]['status']}")
         expect("SIGTERM" in results[0]["tests"][-1]["message"], "the killed lesson does not say why")
-        expect(notice == "Points 90/100", f"killed: {notice}, not Points 90/100")
+        expect(notice == less_1, f"killed: {notice}, not {less_1}")
 
         # A step that left nothing at all: the workflow's `results` step.
         out = os.path.join(tmp, "fill")
@@ -190,7 +200,7 @@ def main(argv):
         step_env["LESSON3_RESULTS"] = filled["lesson3"]
         notice, _ = reporter(step_env)
         print(f"  lesson 3's step left no result, filled by the `results` step: {notice}")
-        expect(notice == "Points 90/100", f"filled: {notice}, not Points 90/100")
+        expect(notice == less_3, f"filled: {notice}, not {less_3}")
     print("check_classroom: the reporter's figures are exact, every result present and under "
           f"{LIMIT // 1024} KiB")
     return 0

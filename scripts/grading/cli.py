@@ -30,7 +30,7 @@ import sys
 import time
 import traceback
 
-from . import points, programs, reaper, report, tests
+from . import course, points, programs, reaper, report, tests
 from .programs import GradingError
 
 # Gradings that may run at once in one folder, each with its own nextest store.
@@ -42,7 +42,6 @@ except ImportError:  # Windows: no advisory locks; one grader at a time is up to
     fcntl = None
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-POINTS_FILE = os.path.join(ROOT, "scripts", "grade-points.json")
 
 
 def say(message):
@@ -52,17 +51,13 @@ def say(message):
 
 
 def load_points():
-    """{lesson: {"title", "units", "programs"}} from scripts/grade-points.json."""
+    """{lesson: {"title", "units", "programs"}} from the catalogue, course.json."""
     try:
-        with open(POINTS_FILE, encoding="utf-8") as f:
-            data = json.load(f)["lessons"]
-        lessons = {}
-        for key, info in data.items():
-            lessons[int(key)] = {"title": info["title"], "units": points.to_units(info["points"]),
-                                 "programs": info.get("programs", [])}
-        return lessons
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise GradingError(f"scripts/grade-points.json: {err}") from None
+        return {n: {"title": lesson.title, "units": points.to_units(lesson.points),
+                    "programs": list(lesson.programs)}
+                for n, lesson in course.load().lessons.items()}
+    except (course.CourseError, ValueError) as err:
+        raise GradingError(str(err)) from None
 
 
 def parse_args(argv):
@@ -75,9 +70,9 @@ def parse_args(argv):
     try:
         known = sorted(load_points())
     except GradingError:
-        known = list(range(1, 9))
+        known = None  # course.json's error is the one grading reports
     parser.add_argument("--lesson", type=int, choices=known, metavar="N",
-                        help=f"grade only lesson N ({known[0]}-{known[-1]})")
+                        help=f"grade only lesson N ({known[0]}-{known[-1]})" if known else "grade only lesson N")
     parser.add_argument("--impl", action="append", default=[], metavar="PROGRAM=COMMAND",
                         help="run COMMAND (from the repository's top folder) in place of "
                              "PROGRAM; repeatable")

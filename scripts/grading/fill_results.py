@@ -11,7 +11,7 @@ any lesson. This step runs before it (`if: always()`) with each lesson
 step's output in `<ID>_RESULTS` and its outcome in `<ID>_OUTCOME`; for each
 runner id `lessonN` whose result is missing or not a result the reporter
 can read, it writes `<id>=<base64 JSON>` to $GITHUB_OUTPUT: an error result
-worth 0 of lesson N's points (scripts/grade-points.json) with one test
+worth 0 of lesson N's points (course.json) with one test
 saying why. The reporter takes `steps.<this>.outputs.<id>` first, the
 lesson step's own result otherwise, so one lesson's failure never costs the
 others. Standard library only; prints one line per runner.
@@ -25,7 +25,9 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-POINTS = os.path.join(os.path.dirname(HERE), "grade-points.json")
+sys.path.insert(0, os.path.dirname(HERE))
+
+from grading import course  # noqa: E402
 
 
 def readable(encoded):
@@ -64,10 +66,9 @@ def main(runners):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     try:
-        with open(POINTS, encoding="utf-8") as f:
-            lessons = json.load(f)["lessons"]
-    except (OSError, ValueError, KeyError) as err:
-        print(f"error: {POINTS}: {err}; the lessons' maxima are unknown, a missing result "
+        lessons = course.load().lessons
+    except course.CourseError as err:
+        print(f"error: {err}; the lessons' maxima are unknown, a missing result "
               "counts 0 of 0", file=sys.stderr)
         lessons = {}
     lines = []
@@ -81,7 +82,7 @@ def main(runners):
         if why is None:
             print(f"{runner}: has its result")
             continue
-        max_score = lessons.get(str(lesson), {}).get("points", 0)
+        max_score = lessons[lesson].points if lesson in lessons else 0
         result = error_result(runner, lesson, max_score, why,
                               os.environ.get(f"{runner.upper()}_OUTCOME", ""))
         encoded = base64.b64encode(json.dumps(result).encode("utf-8")).decode("ascii")

@@ -12,7 +12,6 @@ it waits for their echo. (Level-triggered, the same loop would only be slow.)
 import os
 import select
 import selectors
-import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lessons", "09-many-clients"))
