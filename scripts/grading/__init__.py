@@ -8,4 +8,5 @@
 - `points`    exact per-test points (sixteenths, exact in binary floating point)
 - `reaper`    nothing a test started outlives grading (Linux: a subreaper)
 - `report`    the table, the Gradescope results file, GitHub Classroom's result
+- `record`    <target>/grade/lessonNN.json and .progress.jsonl: the record of progress
 """

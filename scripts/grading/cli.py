@@ -16,9 +16,20 @@ folder), in place of the program Cargo built. Unit tests and lints are not
 part of the score. Tests run with cargo-nextest, each with its own time
 limit (.config/nextest.toml, profile `grade`).
 
+Before a lesson's tests, each program it runs is built from its source as
+it is now (`cargo run` commands, and binaries of the workspace's crates:
+`target/debug/my-tcp-echo`); a crate that does not compile, or a command
+that cannot start, is that lesson's result: 0 points, the reason first.
+Only the lessons being graded have their programs built and checked.
+
+After each lesson, <target>/grade/lessonNN.json records the result, and
+lessonNN.progress.jsonl each test as it ends (record.py says the format).
+
 Exit status: 0 when grading ran, whatever the score; 1 with --strict when a
 test failed; 2 when grading itself could not run (bad arguments, a bad
-grading.toml or command, cargo-nextest missing, the tests did not compile).
+grading.toml, cargo-nextest missing, the tests did not compile) or a
+lesson's program could not be graded (did not build, cannot start);
+128 + N when stopped by signal N (SIGTERM, SIGINT), its results written.
 """
 
 import argparse
@@ -30,7 +41,7 @@ import sys
 import time
 import traceback
 
-from . import course, points, programs, reaper, report, tests
+from . import course, points, programs, reaper, record, report, tests
 from .programs import GradingError
 
 # Gradings that may run at once in one folder, each with its own nextest store.
@@ -122,32 +133,21 @@ class Grading:
                    NEXTEST_HIDE_PROGRESS_BAR="1")
 
         config = args.config or os.path.join(ROOT, "grading.toml")
-        choices = programs.choose(ROOT, args.impl, os.environ, config, bool(args.config))
-        graded = [p for n in numbers for p in info.get(n, {}).get("programs", [])]
-        graded = [p for p in programs.PROGRAMS if p in graded]
+        self.choices = choices = programs.choose(ROOT, args.impl, os.environ, config,
+                                                 bool(args.config))
+        # Each command goes into the tests' environment now; it is checked
+        # (and its crate built) only before a lesson that runs it, so that a
+        # program named for another lesson never blocks this one.
         for choice in choices.values():
             if choice.command is not None:
-                programs.check(choice)
                 env[programs.env_var(choice.program)] = programs.shell_line(choice, ROOT)
+        self.target = tests.target_dir(ROOT, env)
+        self.prepared = {}
 
         if not tests.nextest_available(ROOT, env):
             raise GradingError("cargo-nextest is not installed (scripts/grade runs the tests "
                                "with it); install it with `cargo install cargo-nextest --locked` "
                                "or scripts/lab-setup.sh")
-        for program in graded or [c.program for c in choices.values() if c.command]:
-            choice = choices[program]
-            say(f"grading {program} as: {choice.describe()}")
-            self.commands[program] = choice.command or "the workspace's own program"
-        for choice in choices.values():
-            build = choice.command and programs.cargo_build_command(choice)
-            if build:
-                say(f"building {choice.program}'s command first: {' '.join(build)}")
-                proc = tests.run_with_heartbeat(build, choice.folder, env,
-                                                f"building {choice.program}")
-                if proc.returncode != 0:
-                    raise GradingError(f"{choice.where}: `{' '.join(build)}` failed "
-                                       f"(exit {proc.returncode}); nothing was graded",
-                                       (proc.stdout + proc.stderr)[-6000:])
 
         targets = {n: tests.lesson_targets(ROOT, n) for n in numbers}
         packages = sorted({p for found in targets.values() for p, _ in found})
@@ -177,19 +177,71 @@ class Grading:
             say("waiting for another scripts/grade run in this folder to finish …")
             fcntl.flock(lock, fcntl.LOCK_EX)
         with lock:
-            own_store = None if slot == 1 else os.path.join(store, f"slot-{slot}")
+            # Always a store named here: nextest's default (target/nextest under
+            # the workspace) is not under $CARGO_TARGET_DIR, where this looks.
+            own_store = store if slot == 1 else os.path.join(store, f"slot-{slot}")
             for number in numbers:
                 self.grade_lesson(number, info[number], targets[number], listing, env, packages,
                                   own_store)
 
+    def prepare(self, program, env):
+        """Build (when it is a Rust crate of the workspace) and check the
+        command grading `program`, once per grading: {"program", "command",
+        "source", "binary", "built_at", "build"} for the record; raises
+        GradingError when it does not build or cannot start."""
+        if program in self.prepared:
+            found = self.prepared[program]
+            if isinstance(found, GradingError):
+                raise found
+            return found
+        choice = self.choices[program]
+        facts = {"program": program, "command": choice.command, "source": choice.source,
+                 "binary": None, "built_at": None, "build": None}
+        try:
+            build = programs.build_command(choice, ROOT, self.target) if choice.command else None
+            if build:
+                facts["build"] = " ".join(build)
+                say(f"building {program}'s command first: {facts['build']}")
+                # `cargo run` from where its command runs; a binary's package from the top.
+                folder = choice.folder if programs.cargo_build_command(choice) else ROOT
+                proc = tests.run_with_heartbeat(build, folder, env, f"building {program}")
+                if proc.returncode != 0:
+                    raise GradingError(
+                        f"{choice.where}: `{facts['build']}` failed: the code does not compile, "
+                        "so nothing of it was graded (nor an older binary); the "
+                        "compiler's first errors come with this line",
+                        programs.first_errors(proc.stdout + proc.stderr))
+            if choice.command:
+                programs.check(choice)
+        except GradingError as err:
+            self.prepared[program] = err
+            raise
+        binary = programs.binary_path(choice, ROOT, self.target) if choice.command else None
+        if binary:
+            facts["binary"] = os.path.relpath(binary, ROOT) if binary.startswith(ROOT + os.sep) \
+                else binary
+            facts["built_at"] = record.utc(os.path.getmtime(binary))
+        described = choice.describe()
+        if facts["built_at"]:
+            described += f"; {facts['binary']} built {facts['built_at']}"
+        say(f"grading {program} as: {described}")
+        self.commands[program] = described if choice.command else "the workspace's own program"
+        self.prepared[program] = facts
+        return facts
+
     def grade_lesson(self, number, info, targets, listing, env, packages, own_store=None):
         lesson_tests = tests.lesson_tests(number, targets, listing)
+        tests.put_in_readme_order(lesson_tests, tests.readme_order(ROOT, number))
         shares = points.share(info["units"], len(lesson_tests))
         replaced = "".join(f"{programs.env_var(p)}={shlex.quote(env[programs.env_var(p)])} "
                            for p in info["programs"] if env.get(programs.env_var(p)))
         for test, units in zip(lesson_tests, shares):
             test.units = units
             test.env_prefix = replaced
+        self.current = (number, info, lesson_tests)
+        live = record.Progress(self.target, number)
+        error = None
+        facts = []
         # A student's repository holds the reference programs too: graded as
         # they are, they would earn every point for nothing.
         unnamed = [p for p in info["programs"] if not env.get(programs.env_var(p))]
@@ -201,11 +253,24 @@ class Grading:
             say(f"lesson {number}: not graded: {reason}")
             for test in lesson_tests:
                 test.status, test.message = "not run", reason
+        else:
+            # Grade what was written: every program of the lesson built now.
+            try:
+                facts = [self.prepare(p, env) for p in info["programs"]]
+            except GradingError as err:
+                error = (f"error: {err}", err.detail)
+                say(f"lesson {number}: not graded: {err}")
+                for test in lesson_tests:
+                    test.status = "not run"
+                    test.message = f"not run: lesson {number}'s program could not be graded: {err}"
         say(f"lesson {number}: {len(lesson_tests)} tests …")
         seconds = 0.0
-        if lesson_tests and not (self.args.require_impl and unnamed):
-            seconds = tests.run_lesson(ROOT, env, packages, number, lesson_tests, progress,
-                                       own_store)
+        try:
+            if lesson_tests and not (self.args.require_impl and unnamed) and not error:
+                seconds = tests.run_lesson(ROOT, env, packages, number, lesson_tests, progress,
+                                           own_store, finished=live.finished)
+        finally:
+            live.close()
         killed = reaper.kill_leftovers()
         if killed:
             say(f"lesson {number}: killed {killed} process{'es' if killed != 1 else ''} "
@@ -213,10 +278,27 @@ class Grading:
         for test in lesson_tests:
             test.earned = test.units if test.passed else 0
         lesson = report.Lesson(number, info["title"], info["units"] if lesson_tests else 0,
-                               lesson_tests, seconds, killed)
+                               lesson_tests, seconds, killed, error)
         self.lessons.append(lesson)
+        self.current = None
+        record.write(self.target, lesson, facts,
+                     {p: self.choices[p].command for p in info["programs"] if p in self.choices})
         say(f"lesson {number}: {lesson.passed}/{len(lesson_tests)} passed, "
-            f"{points.show(lesson.earned)}/{points.show(lesson.units)} points, {seconds:.1f} s")
+            f"{points.show(lesson.earned)}/{points.show(lesson.units)} points, {seconds:.1f} s"
+            + (f" (record: {os.path.relpath(record.record_path(self.target, number), ROOT)})"
+               if os.path.isabs(self.target) and self.target.startswith(ROOT) else ""))
+
+    def record_stopped(self, problem):
+        """The lesson being graded when the grader was stopped: its record."""
+        if not getattr(self, "current", None):
+            return
+        number, info, lesson_tests = self.current
+        for test in lesson_tests:
+            test.status, test.message, test.earned = "not run", problem, 0
+        lesson = report.Lesson(number, info["title"], info["units"], lesson_tests, 0.0, 0,
+                               (problem, ""))
+        record.write(self.target, lesson, [],
+                     {p: self.choices[p].command for p in info["programs"] if p in self.choices})
 
 
 def progress(lesson, done, total, seconds):
@@ -281,6 +363,7 @@ def main(argv=None):
         problem, detail = f"error: {err}", err.detail
     except Stopped as err:
         problem, status = stopped_problem(grading, err.signum), 128 + err.signum
+        grading.record_stopped(problem)
     except Exception:  # the grader's own fault: still an error result, with the trace
         problem = "error: scripts/grade itself failed (not the program's fault); the trace is above"
         detail = traceback.format_exc()
@@ -313,5 +396,7 @@ def main(argv=None):
     sys.stdout.flush()
     if problem or not ok:
         return status
+    if any(lesson.error for lesson in grading.lessons):
+        return 2  # a lesson could not be graded (its program did not build, or cannot start)
     failed = any(not t.passed for lesson in grading.lessons for t in lesson.tests)
     return 1 if args.strict and failed else 0

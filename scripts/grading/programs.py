@@ -16,9 +16,12 @@ a silent fall-back to the workspace's programs, which would give full marks
 for somebody else's work.
 """
 
+import json
 import os
+import re
 import shlex
 import shutil
+import subprocess
 
 from . import course
 
@@ -194,6 +197,92 @@ def cargo_build_command(choice):
     if "--" in args:
         args = args[:args.index("--")]
     return [words[0], *toolchain, "build", *args]
+
+
+def workspace_bins(root, cache={}):  # noqa: B006 (one answer per grading, on purpose)
+    """{binary name: package} of the workspace's members (cargo metadata)."""
+    if root not in cache:
+        found = {}
+        try:
+            proc = subprocess.run(["cargo", "metadata", "--no-deps", "--format-version", "1"],
+                                  cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True, timeout=120)
+            for package in json.loads(proc.stdout).get("packages", []):
+                for target in package.get("targets", []):
+                    if "bin" in target.get("kind", []):
+                        found[target["name"]] = package["name"]
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            pass
+        cache[root] = found
+    return cache[root]
+
+
+def binary_in_target(choice, target):
+    """(profile, binary name) when the command runs <target>/debug/NAME or
+    <target>/release/NAME, Cargo's own output; else None."""
+    first = command_words(choice)[0]
+    if "/" not in first:
+        return None
+    path = os.path.normpath(os.path.join(choice.folder, first))
+    profile_dir = os.path.dirname(path)
+    if os.path.normpath(os.path.dirname(profile_dir)) != os.path.normpath(target):
+        return None
+    profile = os.path.basename(profile_dir)
+    return (profile, os.path.basename(path)) if profile in ("debug", "release") else None
+
+
+def build_command(choice, root, target):
+    """The `cargo build` that makes the command's program from what was
+    written, or None: `cargo run ARGS` builds as `cargo build ARGS`; a path
+    to <target>/debug/NAME (or release/) builds NAME's workspace package."""
+    build = cargo_build_command(choice)
+    if build:
+        return build
+    found = binary_in_target(choice, target)
+    if not found:
+        return None
+    profile, name = found
+    package = workspace_bins(root).get(name)
+    if package is None:
+        return None
+    return ["cargo", "build", "-p", package, "--bin", name,
+            *(["--release"] if profile == "release" else [])]
+
+
+def binary_path(choice, root, target):
+    """The file the command runs, when it names one that exists (a path, or
+    Cargo's binary for `cargo run -p P`); else None."""
+    words = command_words(choice)
+    if "/" in words[0]:
+        path = os.path.normpath(os.path.join(choice.folder, words[0]))
+        return path if os.path.isfile(path) else None
+    if os.path.basename(words[0]) == "cargo" and "run" in words:
+        args = words[words.index("run") + 1:]
+        args = args[:args.index("--")] if "--" in args else args
+        name = None
+        for flag in ("--bin", "-p", "--package"):
+            if flag in args[:-1]:
+                name = args[args.index(flag) + 1]
+                break
+        profile = "release" if "--release" in args or "-r" in args else "debug"
+        if name:
+            path = os.path.join(target, profile, name)
+            return path if os.path.isfile(path) else None
+    return None
+
+
+def first_errors(output, errors=3, lines=60):
+    """The compiler's first `error` messages from Cargo's output (warnings
+    and progress lines left out), at most `lines` lines; else its end."""
+    blocks = re.split(r"\n(?=(?:error|warning)(?:\[\w+\])?: |\s*Compiling |\s*Checking )", output)
+    found = [b.strip("\n") for b in blocks if re.match(r"error(\[\w+\])?: ", b.strip())
+             and not b.strip().startswith("error: could not compile")]
+    if not found:
+        return "\n".join(output.strip().splitlines()[-lines:])
+    text = "\n\n".join(found[:errors])
+    more = len(found) - errors
+    shown = text.splitlines()[:lines]
+    return "\n".join(shown) + (f"\n… and {more} more error{'s' if more != 1 else ''}" if more > 0 else "")
 
 
 def shell_line(choice, root):

@@ -32,20 +32,23 @@ TEST_OUTPUT_LIMIT = 16 * KIB   # bytes of one test's output in --json
 RESULTS_LIMIT = 256 * KIB      # bytes of the --json file
 SUMMARY_LIMIT = 768 * KIB      # bytes this grading adds to $GITHUB_STEP_SUMMARY
 LOG_LIMIT = 768 * KIB          # bytes of failure messages the grader prints
-FIRST_LIMIT = 12 * KIB         # the first failure is kept whole up to this size
+FIRST_LIMIT = 12 * KIB         # the first failure is kept whole up to this (or half the budget)
 
 STATUS_WORD = {"passed": "passed", "failed": "FAILED", "timeout": "TIMED OUT",
                "not run": "NOT RUN"}
 
 
 class Lesson:
-    def __init__(self, number, title, units, tests, seconds, killed):
+    def __init__(self, number, title, units, tests, seconds, killed, error=None):
         self.number = number
         self.title = title
         self.units = units          # the lesson's points, in sixteenths of a point
         self.tests = tests
         self.seconds = seconds
         self.killed = killed        # processes left running, killed after the run
+        # (problem, detail) when the lesson could not be graded: its program
+        # did not build or cannot start; its tests are then "not run".
+        self.error = error
 
     @property
     def earned(self):
@@ -87,12 +90,16 @@ def fit(messages, budget, first=None, where="the whole message is in the log", e
     """The messages cut so that together they take at most `budget` bytes.
 
     The message at index `first` (the first failure) stays whole, up to
-    FIRST_LIMIT; the others are cut in proportion to their lengths, each to
+    FIRST_LIMIT or half the budget, whichever is more; the others are cut in proportion to their lengths, each to
     at most `each` bytes when given. Sizes are measured as in a JSON string.
     """
     out = list(messages)
+    if sum(size(m) for m in out) <= budget and (each is None or all(
+            size(m) <= each for i, m in enumerate(out) if i != first)):
+        return out
     if first is not None and 0 <= first < len(out):
-        out[first] = fit_one(out[first], min(FIRST_LIMIT, budget), where)
+        # Whole, unless it alone would take more than half of a large budget.
+        out[first] = fit_one(out[first], min(budget, max(FIRST_LIMIT, budget // 2)), where)
     for i, text in enumerate(out):
         if each is not None and i != first:
             out[i] = fit_one(text, each, where)
@@ -134,22 +141,31 @@ def first_failure(tests):
     return min(failed, key=lambda i: (getattr(tests[i], "order", None) or tests[i].index, i))
 
 
+def in_list_order(tests):
+    """Tests in the order of the lesson's "What the tests check" list."""
+    return sorted(tests, key=lambda t: (t.lesson, getattr(t, "order", None) or t.index, t.index))
+
+
 def failures_text(lessons, limit=LOG_LIMIT):
-    """Each failed test, by lesson and name, with its message indented; the
+    """Each lesson's error (the compiler's first errors) first, then each
+    failed test in the order of the lesson's list, its message indented; the
     messages together at most `limit` bytes (the first failure whole)."""
     out = []
     for lesson in lessons:
-        failed = [t for t in lesson.tests if not t.passed]
-        first = first_failure(failed)
+        if lesson.error:
+            problem, detail = lesson.error
+            out.append(f"\nNOT GRADED lesson {lesson.number}: {problem}")
+            for line in fit_one(detail or "", FIRST_LIMIT, "the grader caps it").splitlines():
+                out.append("    " + line)
+            continue
+        failed = in_list_order([t for t in lesson.tests if not t.passed])
         messages = fit([t.message or "failed (no message)" for t in failed],
-                       limit // max(len(lessons), 1), first,
+                       limit // max(len(lessons), 1), 0 if failed else None,
                        "the grader caps what it prints per lesson")
-        order = sorted(range(len(failed)), key=lambda i: (i != first, i))
-        for i in order:
-            test = failed[i]
+        for test, message in zip(failed, messages):
             out.append(f"\n{STATUS_WORD[test.status]} lesson {lesson.number}: {test.name} "
                        f"({test.binary_id}, {test.duration:.1f} s)")
-            for line in messages[i].splitlines():
+            for line in message.splitlines():
                 out.append("    " + line)
             out.append(f"    reproduce: {test.reproduce()}")
     return "\n".join(out)
@@ -243,6 +259,10 @@ def gradescope(lessons, seconds, commands, max_units, problem=None, detail=""):
         else:
             used = "\n".join(f"- `{p}`: {c}" for p, c in commands.items())
             output = markdown_table(lessons) + (f"\n\nPrograms graded:\n\n{used}" if used else "")
+            for lesson in lessons:
+                if lesson.error:
+                    shown = problem_text(*lesson.error)
+                    output += f"\n\n**Lesson {lesson.number} was not graded:**\n\n{fenced(shown)}"
         return {
             "score": as_number(sum(lesson.earned for lesson in lessons)),
             "execution_time": round(seconds),
@@ -277,6 +297,12 @@ def classroom(lessons, max_units, problem=None, detail=""):
     def build(messages):
         tests = []
         for lesson in lessons:
+            if lesson.error:
+                tests.append({"name": f"{lesson.number}.0 lesson {lesson.number} not graded",
+                              "status": "error", "score": 0,
+                              "message": problem_text(*lesson.error),
+                              "test_code": f"scripts/grade --lesson {lesson.number}",
+                              "filename": "", "line_no": 0, "duration": 0})
             for test in lesson.tests:
                 tests.append({
                     "name": f"{lesson.number}.{test.index} {test.name}",
@@ -290,14 +316,13 @@ def classroom(lessons, max_units, problem=None, detail=""):
                     "duration": round(test.duration * 1000),
                 })
         if problem:
-            status = "error"
             tests.append({"name": "grading", "status": "error", "score": 0,
                           "message": problem_text(problem, detail), "test_code": "scripts/grade",
                           "filename": "", "line_no": 0, "duration": 0})
-        elif all(t["status"] == "pass" for t in tests):
-            status = "pass"
+        if problem or any(lesson.error for lesson in lessons):
+            status = "error"
         else:
-            status = "fail"
+            status = "pass" if all(t["status"] == "pass" for t in tests) else "fail"
         return {"version": 1, "status": status, "max_score": as_number(max_units), "tests": tests}
 
     # base64 makes 4 bytes of every 3; `result=` and a margin come off too.
@@ -333,10 +358,11 @@ def write_classroom(result, lessons, out):
             messages = fitted_messages(every, SUMMARY_LIMIT - 64 * KIB,
                                        "cut to fit GitHub's step summary; the whole message is in "
                                        "this step's log")
-            failed = [t for t in every if not t.passed]
-            first = first_failure(failed)
-            for i in sorted(range(len(failed)), key=lambda i: (i != first, i)):
-                test = failed[i]
+            for lesson in lessons:
+                if lesson.error:
+                    f.write(f"**Lesson {lesson.number} was not graded:** "
+                            f"{fenced(problem_text(*lesson.error))}\n\n")
+            for test in in_list_order([t for t in every if not t.passed]):
                 f.write(f"<details><summary>{STATUS_WORD[test.status]} lesson {test.lesson}: "
                         f"{test.name}</summary>\n\n{fenced(messages[id(test)])}\n\n"
                         "</details>\n\n")

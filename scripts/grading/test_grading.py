@@ -13,7 +13,7 @@ import tempfile
 import unittest
 from unittest import mock
 
-from grading import points, programs, report, tests
+from grading import cli, points, programs, record, report, tests
 from grading.programs import GradingError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -408,6 +408,154 @@ class StoppedTest(unittest.TestCase):
         self.assertEqual((result["status"], result["max_score"]), ("error", 10))
         self.assertEqual(sum(t["score"] for t in result["tests"]), 0)
         self.assertIn("lesson 3", result["tests"][-1]["message"])
+
+
+COMPILER = """   Compiling my-tcp-echo v0.1.0 (/x/my/tcp-echo)
+warning: unused variable: `peer`
+ --> my/tcp-echo/src/server.rs:33:36
+error: expected one of `!`, `.`, `::`, `;`, `?`, `{`, `}`, or an operator, found `is`
+  --> my/tcp-echo/src/server.rs:37:10
+   |
+37 |     this is not rust at all
+   |          ^^ expected one of 8 possible tokens
+
+error[E0425]: cannot find value `x` in this scope
+  --> my/tcp-echo/src/client.rs:5:5
+
+warning: `my-tcp-echo` (bin "my-tcp-echo") generated 1 warning
+error: could not compile `my-tcp-echo` (bin "my-tcp-echo") due to 2 previous errors
+"""
+
+
+class GradeWhatWasWrittenTest(unittest.TestCase):
+    def choice(self, command, folder=ROOT):
+        return programs.Choice("tcp-echo", command, "grading.toml", "grading.toml: impl.tcp-echo", folder)
+
+    def test_a_binary_of_the_workspace_is_built_from_its_package(self):
+        target = os.path.join(ROOT, "target")
+        with mock.patch.object(programs, "workspace_bins", return_value={"my-tcp-echo": "my-tcp-echo"}):
+            self.assertEqual(programs.build_command(self.choice("target/debug/my-tcp-echo --x"), ROOT, target),
+                             ["cargo", "build", "-p", "my-tcp-echo", "--bin", "my-tcp-echo"])
+            self.assertEqual(programs.build_command(self.choice("./target/release/my-tcp-echo"), ROOT, target),
+                             ["cargo", "build", "-p", "my-tcp-echo", "--bin", "my-tcp-echo", "--release"])
+            # Under $CARGO_TARGET_DIR, named by its absolute path.
+            elsewhere = "/tmp/shared-target"
+            self.assertEqual(programs.build_command(self.choice(f"{elsewhere}/debug/my-tcp-echo"), ROOT,
+                                                    elsewhere)[:3], ["cargo", "build", "-p"])
+            self.assertIsNone(programs.build_command(self.choice("target/debug/not-a-crate"), ROOT, target))
+            self.assertIsNone(programs.build_command(self.choice("python3 my/x.py"), ROOT, target))
+            self.assertIsNone(programs.build_command(self.choice("my/bin/echo"), ROOT, target))
+        self.assertEqual(programs.build_command(self.choice("cargo run -q -p my-tcp-echo --"), ROOT, target),
+                         ["cargo", "build", "-q", "-p", "my-tcp-echo"])
+
+    def test_the_compilers_first_errors_without_warnings_or_progress(self):
+        shown = programs.first_errors(COMPILER)
+        self.assertTrue(shown.startswith("error: expected one of"), shown)
+        self.assertIn("this is not rust at all", shown)
+        self.assertIn("error[E0425]: cannot find value `x`", shown)
+        self.assertNotIn("warning", shown)
+        self.assertNotIn("could not compile", shown)
+        self.assertNotIn("Compiling", shown)
+        self.assertIn("1 more error", programs.first_errors(COMPILER, errors=1))
+
+    def test_a_crate_that_does_not_compile_is_the_lessons_result_not_an_old_binary(self):
+        args = cli.parse_args(["--lesson", "1"])
+        grading = cli.Grading(args)
+        grading.choices = {"tcp-echo": self.choice("target/debug/my-tcp-echo")}
+        grading.target = os.path.join(ROOT, "target")
+        grading.prepared = {}
+        failed = subprocess.CompletedProcess([], 101, "", COMPILER)
+        with mock.patch.object(programs, "workspace_bins", return_value={"my-tcp-echo": "my-tcp-echo"}), \
+                mock.patch.object(tests, "run_with_heartbeat", return_value=failed) as build, \
+                mock.patch.object(programs, "check") as check, \
+                mock.patch.object(cli, "say"):
+            with self.assertRaises(GradingError) as caught:
+                grading.prepare("tcp-echo", {})
+            # Asked again (another lesson of the same program): the same error, one build.
+            with self.assertRaises(GradingError):
+                grading.prepare("tcp-echo", {})
+        self.assertEqual(build.call_count, 1)
+        check.assert_not_called()
+        self.assertIn("does not compile", str(caught.exception))
+        self.assertTrue(caught.exception.detail.startswith("error: expected one of"))
+        # Its result: 0 points, the error first, every test not run.
+        lesson = ResultsTest.lesson(ResultsTest())
+        for test in lesson.tests:
+            test.status, test.earned = "not run", 0
+        lesson.error = (f"error: {caught.exception}", caught.exception.detail)
+        text = report.failures_text([lesson])
+        self.assertTrue(text.strip().startswith("NOT GRADED lesson 1: error: grading.toml"), text[:200])
+        self.assertIn("this is not rust at all", text)
+        result = report.classroom([lesson], 160)
+        self.assertEqual(result["status"], "error")
+        self.assertEqual(result["tests"][0]["status"], "error")
+        self.assertIn("this is not rust at all", result["tests"][0]["message"])
+        self.assertEqual(sum(t["score"] for t in result["tests"]), 0)
+
+
+class ListOrderTest(unittest.TestCase):
+    def test_the_lessons_list_is_read_as_check_lessons_reads_it(self):
+        names = tests.readme_order(ROOT, 1)
+        with open(os.path.join(ROOT, "lessons", "01-tcp-transfer", "README.md"), encoding="utf-8") as f:
+            text = f.read().split("## What the tests check", 1)[1]
+        first = text[text.index("- `") + 3:]
+        self.assertEqual(names[0], first[:first.index("`")])
+        self.assertIn("holds_10000_open_connections_and_still_echoes", names)
+        self.assertEqual(tests.readme_order(ROOT, 99), [])
+
+    def test_failures_are_shown_in_the_lessons_order(self):
+        lesson = ResultsTest.lesson(ResultsTest())  # a_passes, b_fails, c_hangs, d_never_ran
+        tests.put_in_readme_order(lesson.tests, ["d_never_ran", "c_hangs", "a_passes"])
+        self.assertEqual([t.order for t in lesson.tests], [3, 5, 2, 1])  # b: unlisted, last
+        text = report.failures_text([lesson])
+        shown = [line.split(": ", 1)[1].split(" ")[0] for line in text.splitlines()
+                 if line.startswith(("FAILED", "TIMED OUT", "NOT RUN"))]
+        self.assertEqual(shown, ["d_never_ran", "c_hangs", "b_fails"])
+        self.assertEqual(report.first_failure(lesson.tests), 3)
+
+    def test_a_reason_line_is_the_panics_message(self):
+        stderr = ("step 1: start `x server`\n\nthread 't' (7) panicked at a.rs:1:1:\n"
+                  "expected 3 bytes back, got 0\nmore\n")
+        self.assertEqual(tests.reason_line(stderr, "FAIL"), "expected 3 bytes back, got 0")
+        self.assertEqual(tests.reason_line("just this\n", "FAIL"), "just this")
+        self.assertIn("time limit", tests.reason_line("", "TIMEOUT"))
+
+
+class RecordTest(unittest.TestCase):
+    def test_the_record_has_its_fields_in_list_order_and_stays_under_256_kib(self):
+        lesson = ResultsTest.lesson(ResultsTest())
+        tests.put_in_readme_order(lesson.tests, ["c_hangs", "b_fails", "a_passes", "d_never_ran"])
+        for test in lesson.tests:
+            if not test.passed:
+                test.message = "x" * 300_000
+        facts = [{"program": "tcp-echo", "command": "target/debug/my-tcp-echo", "source": "grading.toml",
+                  "binary": "target/debug/my-tcp-echo", "built_at": "2026-12-07T21:15:45Z",
+                  "build": "cargo build -p my-tcp-echo --bin my-tcp-echo"}]
+        with tempfile.TemporaryDirectory() as target:
+            record.write(target, lesson, facts)
+            path = os.path.join(target, "grade", "lesson01.json")
+            self.assertLess(os.path.getsize(path), record.RECORD_LIMIT)
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+            live = record.Progress(target, 1)
+            live.finished("a_passes", "passed", "")
+            live.finished("b_fails", "failed", "expected 3 bytes back, got 0")
+            live.close()
+            with open(os.path.join(target, "grade", "lesson01.progress.jsonl"), encoding="utf-8") as f:
+                lines = [json.loads(line) for line in f]
+        self.assertEqual((data["lesson"], data["passed"], data["total"]), (1, 1, 4))
+        self.assertEqual((data["points"], data["max_points"]), (2.5, 10))
+        self.assertRegex(data["graded_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertEqual(data["programs"], facts)
+        self.assertEqual(data["commands"], {"tcp-echo": "target/debug/my-tcp-echo"})
+        self.assertEqual([t["name"] for t in data["tests"]], ["c_hangs", "b_fails", "a_passes", "d_never_ran"])
+        self.assertEqual([t["status"] for t in data["tests"]], ["timeout", "failed", "passed", "not run"])
+        # The first failure in the list keeps the most (up to half the file).
+        self.assertLessEqual(len(data["tests"][0]["message"]), record.RECORD_LIMIT // 2)
+        self.assertGreater(len(data["tests"][0]["message"]), len(data["tests"][1]["message"]))
+        self.assertIn("characters cut here", data["tests"][1]["message"])
+        self.assertEqual(lines[1], {"name": "b_fails", "status": "failed",
+                                    "reason": "expected 3 bytes back, got 0"})
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ class Test:
 
     def __init__(self, lesson, index, binary_id, name):
         self.lesson = lesson
-        self.index = index            # 1-based, in the lesson's list
+        self.index = index            # 1-based, in the lesson's list (by file, then name)
+        self.order = None             # 1-based, in the README's "What the tests check"
         self.binary_id = binary_id    # "tcp-echo::lesson01"
         self.name = name              # "echoes_over_ipv6_loopback"
         self.status = "not run"       # "passed", "failed", "timeout", "not run"
@@ -147,6 +148,50 @@ def lesson_tests(lesson, targets, listing):
     return tests
 
 
+def readme_order(root, lesson):
+    """The test names of lesson N's "What the tests check" list, in its order
+    (the lesson's README, read as scripts/check-lessons reads it); [] when
+    there is no such list."""
+    try:
+        from importlib.machinery import SourceFileLoader
+        from importlib.util import module_from_spec, spec_from_loader
+        path = os.path.join(root, "scripts", "check-lessons")
+        loader = SourceFileLoader("check_lessons", path)
+        module = module_from_spec(spec_from_loader("check_lessons", loader))
+        loader.exec_module(module)
+        folder = next((d for d in module.lesson_dirs()
+                       if os.path.basename(d).startswith(f"{lesson:02d}-")), None)
+        if folder is None:
+            return []
+        with open(os.path.join(folder, "README.md"), encoding="utf-8") as f:
+            section = module.reference_section(f.read()) or []
+        return [m.group(1) for m in map(module.REFERENCE_ITEM.match, section) if m]
+    except (OSError, ImportError, AttributeError, SyntaxError):
+        return []
+
+
+def put_in_readme_order(tests, names):
+    """Set each test's `order` from the README's list; unlisted tests after."""
+    position = {name: i for i, name in enumerate(names, 1)}
+    for test in tests:
+        test.order = position.get(test.name, len(names) + test.index)
+
+
+def reason_line(stderr, status):
+    """The first line of a failed test's reason, from what it printed: the
+    panic's message (blackbox's steps come before it), else its first line."""
+    if status == "TIMEOUT":
+        return "stopped at its time limit: the test was still waiting for the program"
+    lines = stderr.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("thread '") and " panicked at " in line:
+            rest = [text for text in lines[i + 1:] if text.strip()]
+            if rest:
+                return rest[0].strip()
+    message = why_failed(stderr)
+    return next((text.strip() for text in message.splitlines() if text.strip()), "failed")
+
+
 # nextest's status lines on stderr: "    PASS [   0.012s] ( 3/15) tcp-echo::lesson01 name"
 # (the "( 3/15)" counter only appears on a terminal).
 STATUS_LINE = re.compile(r"^\s*([A-Z][A-Z-]*(?: [A-Z]+)?)\s+\[\s*>?\s*([\d.]+)s\]\s+"
@@ -160,11 +205,13 @@ def target_dir(root, env):
     return os.path.join(root, chosen) if chosen else os.path.join(root, "target")
 
 
-def run_lesson(root, env, packages, lesson, tests, progress, own_store=None):
+def run_lesson(root, env, packages, lesson, tests, progress, own_store=None, finished=None):
     """Run one lesson's tests; fill in each Test's outcome.
 
     own_store: a folder for nextest's JUnit file and log instead of its default
-    store (target/nextest), for a grading that runs beside another."""
+    store (target/nextest), for a grading that runs beside another.
+    finished(name, status, reason): called as each test ends (its nextest
+    status line and the first line of its reason), while the lesson runs."""
     config = []
     if own_store is None:
         store = os.path.join(target_dir(root, env), "nextest", PROFILE)
@@ -186,8 +233,10 @@ def run_lesson(root, env, packages, lesson, tests, progress, own_store=None):
         pass
     binaries = sorted({t.binary_id for t in tests})
     filterset = " | ".join(f"binary_id({b})" for b in binaries)
+    # Failure output at once, in the log: each failed test's reason is known
+    # the moment it ends (the JUnit file comes only at the end).
     cmd = ["cargo", "nextest", "run", *config, "--profile", PROFILE, *package_args(packages),
-           "--no-fail-fast", "-E", filterset]
+           "--no-fail-fast", "--failure-output", "immediate", "-E", filterset]
     log_path = os.path.join(store, f"lesson{lesson:02d}.log")
     seen = {}
     state = {"done": 0}
@@ -197,20 +246,43 @@ def run_lesson(root, env, packages, lesson, tests, progress, own_store=None):
                                 stdout=log, stderr=subprocess.PIPE, text=True,
                                 errors="replace", start_new_session=True)
 
+        def tell(pending):
+            if finished and pending:
+                name, status, stderr = pending
+                word = {"PASS": "passed", "LEAK": "passed", "TIMEOUT": "timeout"}.get(status, "failed")
+                try:
+                    finished(name, word, "" if word == "passed" else reason_line(stderr, status))
+                except Exception as err:  # never let a reader of the progress stop grading
+                    print(f"warning: the progress record: {err}", file=sys.stderr)
+
         def read_status():
+            pending = None      # (name, status, the stderr lines after it)
+            section = None
             for line in proc.stderr:
                 try:
                     log.write(line)
-                    # Flushed line by line: `scripts/exercise watch` reads this
-                    # log while the lesson runs, to show the first failure at once.
+                    # Flushed line by line: the log is read while the lesson runs.
                     log.flush()
                 except ValueError:  # the log was closed: grading was interrupted
                     return
                 match = STATUS_LINE.match(line)
                 if match and match.group(1) not in ("SLOW", "TERMINATING", "START", "RETRY"):
+                    tell(pending)
                     status, seconds, binary_id, name = match.groups()
                     seen[(binary_id, name)] = (status, float(seconds))
                     state["done"] = len(seen)
+                    pending, section = (name, status, ""), None
+                    if status in ("PASS", "LEAK"):
+                        tell(pending)
+                        pending = None
+                elif pending and line.strip() in ("stdout ───", "stderr ───"):
+                    section = line.strip().split()[0]
+                elif pending and section == "stderr" and (line.startswith("    ") or not line.strip()):
+                    pending = (pending[0], pending[1], pending[2] + line[4:])
+                elif pending and line.strip() and not line.startswith("    "):
+                    tell(pending)
+                    pending, section = None, None
+            tell(pending)
 
         reader = threading.Thread(target=read_status, daemon=True)
         reader.start()
