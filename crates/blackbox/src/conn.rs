@@ -88,6 +88,53 @@ impl Conn {
         })
     }
 
+    /// Record the conversation of a connection the test made another way.
+    pub fn from_stream(stream: TcpStream, name: &str) -> io::Result<Conn> {
+        stream.set_read_timeout(Some(CONN_TIMEOUT))?;
+        stream.set_write_timeout(Some(CONN_TIMEOUT))?;
+        let local = stream.local_addr()?;
+        let peer = stream.peer_addr()?;
+        Ok(Conn {
+            stream,
+            name: name.to_string(),
+            peer,
+            local,
+            sent: Vec::new(),
+            timeout: CONN_TIMEOUT,
+            accepted: false,
+            closed: false,
+        })
+    }
+
+    /// Accept the connection of `client`, a program the test started (the
+    /// test plays its server); fails the test, with what the program
+    /// printed, if it exits or does not connect within
+    /// [`LINE_TIMEOUT`](crate::LINE_TIMEOUT).
+    #[track_caller]
+    pub fn accept_from(listener: &TcpListener, client: &mut crate::Running, name: &str) -> Conn {
+        let deadline = Instant::now() + crate::LINE_TIMEOUT;
+        loop {
+            match Conn::accept(listener, name, Duration::from_millis(50)) {
+                Ok(conn) => return conn,
+                Err(err) if err.kind() == io::ErrorKind::TimedOut => {}
+                Err(err) => panic!("{name}: accept: {err}"),
+            }
+            if !client.is_running() {
+                panic!(
+                    "{name}: the program exited without connecting to the test's server\n{}",
+                    client.describe()
+                );
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{name}: the program did not connect within {}\n{}",
+                    secs(crate::LINE_TIMEOUT),
+                    client.describe()
+                );
+            }
+        }
+    }
+
     /// Accept one connection on `listener` (a server the test plays),
     /// waiting up to `timeout`; `name` is what messages call it.
     pub fn accept(listener: &TcpListener, name: &str, timeout: Duration) -> io::Result<Conn> {
@@ -349,6 +396,63 @@ impl Conn {
         );
     }
 
+    /// `shutdown(how)`, recorded (a shutdown of the writing side is the FIN
+    /// the program reads as an empty recv).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        let result = self.stream.shutdown(how);
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            crate::wire_view::record_shutdown(self.local, self.peer);
+        }
+        result
+    }
+
+    /// Send `pieces`, one `write_all` each, logged as one step (with an
+    /// `nc` line to repeat it by hand): how a test sends several messages
+    /// that may arrive merged, or one message cut in pieces.
+    #[track_caller]
+    pub fn send_pieces(&mut self, pieces: &[&[u8]]) {
+        let all: Vec<u8> = pieces.concat();
+        let listed: Vec<String> = pieces
+            .iter()
+            .take(8)
+            .map(|p| format!("\"{}\"", text(&p[..p.len().min(80)])))
+            .collect();
+        step(format!(
+            "{}: sent {} bytes in {} write call(s): {}{}",
+            self.name,
+            all.len(),
+            pieces.len(),
+            listed.join(", "),
+            if pieces.len() > 8 { ", …" } else { "" }
+        ));
+        if !self.accepted && self.sent.len() + all.len() <= 200 {
+            let old = self.repro_line(&self.sent);
+            self.sent.extend_from_slice(&all);
+            let new = self.repro_line(&self.sent);
+            crate::report::replace_repro(&old, new.clone());
+            repro(new);
+        }
+        for piece in pieces {
+            crate::wire_view::record("send", self.local, self.peer, Some(piece));
+            if let Err(err) = self.stream.write_all(piece) {
+                crate::wire_view::record_error("send", self.local, self.peer, &err);
+                panic!(
+                    "{}: sending {} bytes failed: {err}{}",
+                    self.name,
+                    piece.len(),
+                    if matches!(
+                        err.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) {
+                        " (the program had still not read enough of what came before: its receive buffer and ours are full)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+    }
+
     /// Half-close: send FIN, so the server's recv returns empty.
     pub fn shutdown_write(&mut self) {
         step(format!("{}: closed its sending side (FIN)", self.name));
@@ -398,6 +502,41 @@ impl Conn {
                 }
             }
         }
+    }
+}
+
+/// Reads and writes through `std::io`, each one recorded for the wire view
+/// (a test's own `read_to_end`, `write_all`…).
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.stream.read(buf);
+        self.wire_read(&read, buf);
+        read
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.stream.write(buf);
+        match &written {
+            Ok(n) => crate::wire_view::record("send", self.local, self.peer, Some(&buf[..*n])),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => crate::wire_view::record_error("send", self.local, self.peer, err),
+        }
+        written
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+/// The rest of `TcpStream` (`set_nodelay`, `peer_addr`…). Reads, writes,
+/// `shutdown` and `local_addr` are `Conn`'s own.
+impl std::ops::Deref for Conn {
+    type Target = TcpStream;
+    fn deref(&self) -> &TcpStream {
+        &self.stream
     }
 }
 

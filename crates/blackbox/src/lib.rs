@@ -42,10 +42,12 @@ mod process;
 mod report;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod stopped;
+mod udp;
 mod wire_view;
 
 pub use conn::Conn;
 pub use report::{diff_bytes, diff_bytes_ending, printf_arg, quietly, repro, see, step, text};
+pub use udp::Udp;
 
 use process::Group;
 use report::SharedTranscript;

@@ -265,8 +265,10 @@ fn print_report(log: &SharedLog, heading: Option<&str>) {
         return;
     }
     log.reported = true;
-    let mut report = render(&log);
-    report.push_str(&crate::wire_view::render(&log.test, &log.wire));
+    // The drawing first (compact, and what a reader looks at next), then
+    // what the programs printed, how to repeat it, where to read about it.
+    let mut report = crate::wire_view::render(&log.test, &log.wire);
+    report.push_str(&render(&log));
     if !report.is_empty() {
         if let Some(heading) = heading {
             eprintln!("\n--- {heading} ---");

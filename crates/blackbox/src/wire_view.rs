@@ -54,6 +54,73 @@ pub(crate) fn record_shutdown(local: SocketAddr, peer: SocketAddr) {
     push(event);
 }
 
+/// A datagram the test sent (`sendto`) or received (`recvfrom`); for one
+/// that did not fit its buffer, `truncated` is its real size.
+pub(crate) fn record_datagram(
+    ev: &str,
+    local: SocketAddr,
+    peer: SocketAddr,
+    bytes: &[u8],
+    truncated: Option<usize>,
+) {
+    push(wire::Event {
+        t: now_ns(),
+        ev: ev.to_string(),
+        proto: "udp".into(),
+        local: Some(local.to_string()),
+        peer: Some(peer.to_string()),
+        len: Some(bytes.len() as u64),
+        text: crate::report::text(&bytes[..bytes.len().min(SHOWN)]),
+        more: bytes.len().saturating_sub(SHOWN) as u64,
+        truncated: truncated.is_some(),
+        size: truncated.map(|size| size as u64),
+        ..wire::Event::default()
+    });
+}
+
+/// A call of the test's socket that failed or timed out (`ev`: `error` or
+/// `timeout`; `op`: the call).
+pub(crate) fn record_failure(
+    ev: &str,
+    op: &str,
+    proto: &str,
+    local: SocketAddr,
+    peer: SocketAddr,
+    err: &std::io::Error,
+) {
+    push(wire::Event {
+        t: now_ns(),
+        ev: ev.into(),
+        proto: proto.into(),
+        local: Some(local.to_string()),
+        peer: Some(peer.to_string()),
+        op: Some(op.into()),
+        error: Some(err.to_string()),
+        errno: err.raw_os_error().map(i64::from),
+        ..wire::Event::default()
+    });
+}
+
+/// The same, with no peer to draw it against (an unconnected UDP socket
+/// whose recvfrom timed out).
+pub(crate) fn record_alone(
+    ev: &str,
+    op: &str,
+    proto: &str,
+    local: SocketAddr,
+    err: &std::io::Error,
+) {
+    push(wire::Event {
+        t: now_ns(),
+        ev: ev.into(),
+        proto: proto.into(),
+        local: Some(local.to_string()),
+        op: Some(op.into()),
+        error: Some(err.to_string()),
+        ..wire::Event::default()
+    });
+}
+
 /// The test's close: FIN, or RST when `reset` (SO_LINGER 0).
 pub(crate) fn record_close(local: SocketAddr, peer: SocketAddr, reset: bool) {
     push(wire::Event {
@@ -128,7 +195,7 @@ pub(crate) fn render(test: &str, events: &[wire::Event]) -> String {
     };
     let diagram = wire::Diagram::build(&[trace], wire::Options { max_rows: 40 });
     let mut out = String::from(
-        "\n--- on the wire, from the test's side (ms since its first connect; `wire` diagram) ---\n",
+        "\n--- on the wire, from the test's side (ms since its first socket event; `wire` diagram) ---\n",
     );
     out.push_str(&wire::render::text(&diagram));
     let dir = svg_dir();

@@ -22,6 +22,8 @@
 use std::cell::Cell;
 use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
+
+use blackbox::Udp;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -55,8 +57,8 @@ fn loopback_broadcast(port: u16) -> SocketAddr {
 }
 
 /// A socket allowed to send broadcasts, standing in for a sender.
-fn broadcasting_socket() -> UdpSocket {
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+fn broadcasting_socket() -> Udp {
+    let socket = Udp::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     socket.set_broadcast(true).expect("SO_BROADCAST");
     socket
 }

@@ -13,7 +13,9 @@
 //! ```
 
 use std::io::ErrorKind;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
+
+use blackbox::Udp;
 use std::time::{Duration, Instant};
 
 use blackbox::Outcome;
@@ -23,8 +25,8 @@ use blackbox::Outcome;
 /// destination for the test. Bound to the broadcast address, the socket gets
 /// only datagrams sent *to* that address: a sender that sent to 127.0.0.1
 /// instead would deliver nothing here.
-fn listener() -> (UdpSocket, SocketAddr) {
-    let socket = UdpSocket::bind("127.255.255.255:0").expect("bind 127.255.255.255:0");
+fn listener() -> (Udp, SocketAddr) {
+    let socket = Udp::bind("127.255.255.255:0").expect("bind 127.255.255.255:0");
     let addr = socket.local_addr().expect("getsockname");
     (socket, addr)
 }
@@ -35,7 +37,7 @@ fn listener() -> (UdpSocket, SocketAddr) {
 /// by the time it returns, so once the sender has exited, what it sent is
 /// here. Used to check that nothing arrived where nothing should, and for
 /// extras behind the datagrams [`arrived`] waited for.
-fn waiting(socket: &UdpSocket) -> Vec<Vec<u8>> {
+fn waiting(socket: &Udp) -> Vec<Vec<u8>> {
     socket.set_nonblocking(true).expect("O_NONBLOCK");
     let mut all = Vec::new();
     let mut buf = [0u8; 65_536];
@@ -53,7 +55,7 @@ fn waiting(socket: &UdpSocket) -> Vec<Vec<u8>> {
 /// The `expected` datagrams a finished sender should have delivered, each
 /// waited for (up to 5 s: on a busy machine the kernel may finish delivering
 /// a moment after `sendto` returned), plus any extras already behind them.
-fn arrived(socket: &UdpSocket, expected: usize) -> Vec<Vec<u8>> {
+fn arrived(socket: &Udp, expected: usize) -> Vec<Vec<u8>> {
     socket
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("SO_RCVTIMEO");
@@ -176,7 +178,7 @@ fn without_so_broadcast_the_os_refuses_to_send() {
 
 #[test]
 fn so_broadcast_only_matters_for_broadcast_addresses() {
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let socket = Udp::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let unicast = socket.local_addr().expect("getsockname");
     let sender = blackbox::program!("broadcast-send");
     let outcome = sender.run(

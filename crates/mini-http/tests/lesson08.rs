@@ -320,7 +320,7 @@ fn http2_request_line_gets_505() {
 fn keep_alive_serves_several_requests_on_one_connection() {
     let mut server = serve(&[]);
     let mut client = Client::new(server.addr);
-    let local = client.stream.local_addr().expect("local_addr");
+    let local = client.stream.local_addr();
     for i in 0..3 {
         let raw = format!("GET /echo?n={i} HTTP/1.1\r\nHost: x\r\n\r\n");
         client.send(raw.as_bytes());
@@ -794,8 +794,11 @@ fn client_rejects_a_malformed_header_as_usage_and_sends_nothing() {
 fn raw_server(reply: &'static [u8]) -> (std::net::SocketAddr, thread::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let handle = thread::spawn(move || {
-        if let Ok((mut stream, _)) = listener.accept() {
+    let handle = blackbox::spawn(move || {
+        // The test plays the server, its conversation recorded; it gives
+        // up when nobody connects in time.
+        if let Ok(mut stream) = Conn::accept(&listener, "the test's server", blackbox::RUN_TIMEOUT)
+        {
             let mut seen = Vec::new();
             let mut chunk = [0u8; 1024];
             while !seen.windows(4).any(|w| w == b"\r\n\r\n") {

@@ -16,11 +16,11 @@
 //! write and TCP_NODELAY, so every message leaves in its own segment: any
 //! merging seen by the server happened in its receive buffer, not ours.
 
-use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{ErrorKind, Read};
+use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
-use blackbox::{program, Program, Server};
+use blackbox::{program, Conn, Program, Server};
 use common::show_bytes;
 
 fn sticky() -> Program {
@@ -35,62 +35,15 @@ fn server(args: &[&str]) -> Server {
 }
 
 /// Connect from the test, as a client whose writes leave at once.
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
-        .unwrap_or_else(|e| panic!("connect {addr}: {e} (the server did not accept within 10 s)"));
-    stream.set_nodelay(true).expect("TCP_NODELAY");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("set_read_timeout");
-    // A server that stops reading fills both buffers; the test's writes
-    // then fail after 10 s instead of blocking for ever.
-    stream
-        .set_write_timeout(Some(Duration::from_secs(10)))
-        .expect("set_write_timeout");
-    if let Ok(me) = stream.local_addr() {
-        blackbox::step(format!("connected to {addr} from {me}"));
-    }
-    stream
+/// The test's connection to the server: every read and write is recorded
+/// (a failure draws the conversation), each send without Nagle's delay so
+/// that separate writes leave as separate segments.
+fn connect(addr: SocketAddr) -> Conn {
+    let conn = Conn::connect(addr);
+    conn.set_nodelay(true).expect("TCP_NODELAY");
+    conn
 }
 
-/// Send each piece with its own write call.
-fn send_each(stream: &mut TcpStream, pieces: &[&[u8]]) {
-    let all: Vec<u8> = pieces.concat();
-    let shown: Vec<String> = pieces
-        .iter()
-        .take(8)
-        .map(|p| format!("\"{}\"", blackbox::text(&p[..p.len().min(80)])))
-        .collect();
-    blackbox::step(format!(
-        "sent {} bytes in {} write call(s): {}{}",
-        all.len(),
-        pieces.len(),
-        shown.join(", "),
-        if pieces.len() > 8 { ", …" } else { "" }
-    ));
-    if all.len() <= 200 {
-        if let Ok(peer) = stream.peer_addr() {
-            blackbox::repro(format!(
-                "(printf {}; sleep 2) | nc {} {}",
-                blackbox::printf_arg(&all),
-                peer.ip(),
-                peer.port()
-            ));
-        }
-    }
-    for piece in pieces {
-        stream
-            .write_all(piece)
-            .unwrap_or_else(|e| {
-                panic!(
-                    "send {} bytes: {e} (after 10 s the server had still not read enough of what came before)",
-                    piece.len()
-                )
-            });
-    }
-}
-
-/// A length-prefixed frame: 4-byte big-endian length, then the message.
 fn length_frame(message: &[u8]) -> Vec<u8> {
     let mut frame = (message.len() as u32).to_be_bytes().to_vec();
     frame.extend_from_slice(message);
@@ -188,7 +141,7 @@ fn shown(messages: &[&[u8]]) -> Vec<String> {
 
 /// Wait until `stream` is closed by the server: read returns 0, or the
 /// connection is reset (closing with unread bytes sends RST).
-fn assert_closed_by_server(stream: &mut TcpStream, what: &str) {
+fn assert_closed_by_server(stream: &mut Conn, what: &str) {
     let mut buf = [0u8; 64];
     match stream.read(&mut buf) {
         Ok(0) => {}
@@ -306,9 +259,9 @@ fn client_reports_a_refused_connection() {
 fn quick_messages_merge_when_the_server_reads_slowly() {
     let mut server = server(&["--framing", "none", "--read-delay", "300"]);
     let mut stream = connect(server.addr);
-    let peer = stream.local_addr().unwrap();
+    let peer = stream.local_addr();
     let sent: [&[u8]; 5] = [b"one", b"two", b"three", b"four", b"five"];
-    send_each(&mut stream, &sent);
+    stream.send_pieces(&sent);
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
     assert!(
@@ -341,8 +294,8 @@ fn one_send_arrives_in_several_recvs_with_a_small_buf_size() {
         "100",
     ]);
     let mut stream = connect(server.addr);
-    let peer = stream.local_addr().unwrap();
-    send_each(&mut stream, &[b"abcdefghij"]);
+    let peer = stream.local_addr();
+    stream.send_pieces(&[b"abcdefghij"]);
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
     assert!(
@@ -403,7 +356,7 @@ fn delay_is_no_cure_when_the_reader_is_slower_than_the_pauses() {
 fn line_mode_recovers_each_message_despite_merging() {
     let mut server = server(&["--framing", "line", "--read-delay", "300"]);
     let mut stream = connect(server.addr);
-    let peer = stream.local_addr().unwrap();
+    let peer = stream.local_addr();
     let sent: [&[u8]; 5] = [
         b"hello",
         b"",
@@ -413,7 +366,7 @@ fn line_mode_recovers_each_message_despite_merging() {
     ];
     let frames: Vec<Vec<u8>> = sent.iter().map(|m| line_frame(m)).collect();
     let pieces: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
-    send_each(&mut stream, &pieces);
+    stream.send_pieces(&pieces);
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
     assert_eq!(
@@ -434,9 +387,9 @@ fn line_mode_recovers_each_message_despite_merging() {
 fn line_mode_joins_a_message_split_across_small_reads() {
     let mut server = server(&["--framing", "line", "--buf-size", "3"]);
     let mut stream = connect(server.addr);
-    let peer = stream.local_addr().unwrap();
+    let peer = stream.local_addr();
     let message = "粘包 means sticky packets".as_bytes();
-    send_each(&mut stream, &[&line_frame(message), b"x\n"]);
+    stream.send_pieces(&[&line_frame(message), b"x\n"]);
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
     assert_eq!(
@@ -458,15 +411,14 @@ fn line_mode_joins_a_message_split_across_small_reads() {
 fn line_mode_client_refuses_a_message_containing_a_newline() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.set_nonblocking(true).expect("nonblocking");
-    let addr = listener.local_addr().unwrap().to_string();
+    let addr = listener.local_addr().expect("local_addr").to_string();
     let out = sticky().run(
         ["client", &addr, "--framing", "line", "fine", "two\nlines"],
         b"",
     );
     out.assert_error(1);
     // Nothing may have been sent: not even the good message before it.
-    if let Ok((mut conn, _)) = listener.accept() {
-        conn.set_nonblocking(false).expect("blocking");
+    if let Ok(mut conn) = Conn::accept(&listener, "the test's server", Duration::ZERO) {
         conn.set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
         let mut got = Vec::new();
@@ -486,7 +438,7 @@ fn line_mode_client_refuses_a_message_containing_a_newline() {
 fn length_mode_recovers_each_message_despite_merging() {
     let mut server = server(&["--framing", "length", "--read-delay", "300"]);
     let mut stream = connect(server.addr);
-    let peer = stream.local_addr().unwrap();
+    let peer = stream.local_addr();
     let binary = blackbox::random_bytes(40, 2);
     let sent: [&[u8]; 5] = [
         b"hello",
@@ -497,7 +449,7 @@ fn length_mode_recovers_each_message_despite_merging() {
     ];
     let frames: Vec<Vec<u8>> = sent.iter().map(|m| length_frame(m)).collect();
     let pieces: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
-    send_each(&mut stream, &pieces);
+    stream.send_pieces(&pieces);
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
     assert_eq!(
@@ -518,10 +470,10 @@ fn length_mode_recovers_each_message_despite_merging() {
 fn length_mode_recovers_frames_sent_in_a_single_write() {
     let mut server = server(&["--framing", "length"]);
     let mut stream = connect(server.addr);
-    let peer = stream.local_addr().unwrap();
+    let peer = stream.local_addr();
     let sent: [&[u8]; 3] = [b"a", b"bb", b"ccc"];
     let all: Vec<u8> = sent.iter().flat_map(|m| length_frame(m)).collect();
-    send_each(&mut stream, &[&all]);
+    stream.send_pieces(&[&all]);
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
     assert_eq!(
@@ -536,10 +488,10 @@ fn length_mode_recovers_frames_sent_in_a_single_write() {
 fn length_mode_joins_a_frame_read_one_byte_at_a_time() {
     let mut server = server(&["--framing", "length", "--buf-size", "1"]);
     let mut stream = connect(server.addr);
-    let peer = stream.local_addr().unwrap();
+    let peer = stream.local_addr();
     let message = "头部 header, 正文 body".as_bytes();
     let frame = length_frame(message);
-    send_each(&mut stream, &[&frame, &length_frame(b"")]);
+    stream.send_pieces(&[&frame, &length_frame(b"")]);
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
     assert_eq!(
@@ -561,8 +513,8 @@ fn empty_messages_are_messages_too() {
     for (mode, wire) in [("line", b"\n\n\n".to_vec()), ("length", vec![0u8; 12])] {
         let mut server = server(&["--framing", mode]);
         let mut stream = connect(server.addr);
-        let peer = stream.local_addr().unwrap();
-        send_each(&mut stream, &[&wire]);
+        let peer = stream.local_addr();
+        stream.send_pieces(&[&wire]);
         drop(stream);
         let conn = until_summary(&mut server, Some(peer));
         assert_eq!(
@@ -583,9 +535,9 @@ fn empty_messages_are_messages_too() {
 fn every_byte_value_survives_length_framing() {
     let mut server = server(&["--framing", "length"]);
     let mut stream = connect(server.addr);
-    let peer = stream.local_addr().unwrap();
+    let peer = stream.local_addr();
     let every: Vec<u8> = (0..=255u8).collect();
-    send_each(&mut stream, &[&length_frame(&every)]);
+    stream.send_pieces(&[&length_frame(&every)]);
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
     assert_eq!(
@@ -601,12 +553,12 @@ fn oversize_frame_ends_that_connection_only() {
     let mut server = server(&["--framing", "length", "--max-frame", "100"]);
     // A client that behaves, connected before and after the bad one.
     let mut good = connect(server.addr);
-    send_each(&mut good, &[&length_frame(b"before")]);
+    good.send_pieces(&[&length_frame(b"before")]);
     server.wait_for_line("`message 1: before`", |l| l == "message 1: before");
 
     let mut bad = connect(server.addr);
-    let bad_peer = bad.local_addr().unwrap();
-    send_each(&mut bad, &[&101u32.to_be_bytes(), b"abc"]);
+    let bad_peer = bad.local_addr();
+    bad.send_pieces(&[&101u32.to_be_bytes(), b"abc"]);
     let expected = format!("error: {bad_peer}: frame of 101 bytes exceeds --max-frame 100");
     let stderr = server.wait_for_stderr(&expected);
     assert!(
@@ -615,13 +567,13 @@ fn oversize_frame_ends_that_connection_only() {
     );
     assert_closed_by_server(&mut bad, "after an oversize frame header");
 
-    send_each(&mut good, &[&length_frame(b"after")]);
+    good.send_pieces(&[&length_frame(b"after")]);
     server.wait_for_line(
         "`message 2: after` from the first client, still served",
         |l| l == "message 2: after",
     );
     let mut next = connect(server.addr);
-    send_each(&mut next, &[&length_frame(&[b'z'; 100])]);
+    next.send_pieces(&[&length_frame(&[b'z'; 100])]);
     let hundred = "z".repeat(100);
     server.wait_for_line(
         "a 100-byte message (exactly --max-frame) from a new client",
@@ -640,8 +592,8 @@ fn peer_closing_mid_message_is_reported() {
     ] {
         let mut server = server(&["--framing", mode]);
         let mut stream = connect(server.addr);
-        let peer = stream.local_addr().unwrap();
-        send_each(&mut stream, &[&wire]);
+        let peer = stream.local_addr();
+        stream.send_pieces(&[&wire]);
         drop(stream);
         let conn = until_summary(&mut server, Some(peer));
         assert_eq!(
@@ -673,14 +625,14 @@ fn each_client_is_served_while_another_waits_mid_message() {
     let mut server = server(&["--framing", "length"]);
     let mut slow = connect(server.addr);
     let frame = length_frame(b"slow one");
-    send_each(&mut slow, &[&frame[..6]]);
+    slow.send_pieces(&[&frame[..6]]);
     let mut quick = connect(server.addr);
-    send_each(&mut quick, &[&length_frame(b"quick one")]);
+    quick.send_pieces(&[&length_frame(b"quick one")]);
     server.wait_for_line(
         "`message 1: quick one` while another client sits in the middle of a frame",
         |l| l == "message 1: quick one",
     );
-    send_each(&mut slow, &[&frame[6..]]);
+    slow.send_pieces(&[&frame[6..]]);
     server.wait_for_line(
         "`message 1: slow one` once the first client finishes its frame",
         |l| l == "message 1: slow one",
@@ -691,14 +643,14 @@ fn each_client_is_served_while_another_waits_mid_message() {
 fn summary_counts_reads_and_messages() {
     let mut server = server(&["--framing", "length", "--buf-size", "4"]);
     let mut stream = connect(server.addr);
-    let peer = stream.local_addr().unwrap();
+    let peer = stream.local_addr();
     let all: Vec<u8> = [
         length_frame(b"ab"),
         length_frame(b""),
         length_frame(b"cdefgh"),
     ]
     .concat();
-    send_each(&mut stream, &[&all]);
+    stream.send_pieces(&[&all]);
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
     assert_eq!(
@@ -718,9 +670,9 @@ fn summary_counts_reads_and_messages() {
 fn quiet_logs_only_the_summary() {
     let mut server = server(&["--framing", "length", "--quiet"]);
     let mut stream = connect(server.addr);
-    let peer = stream.local_addr().unwrap();
+    let peer = stream.local_addr();
     let all: Vec<u8> = [length_frame(b"a"), length_frame(b"b")].concat();
-    send_each(&mut stream, &[&all]);
+    stream.send_pieces(&[&all]);
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
     assert_eq!(
@@ -739,7 +691,7 @@ fn max_clients_exits_zero_after_that_many_clients() {
     let mut server = server(&["--framing", "line", "--max-clients", "2"]);
     for _ in 0..2 {
         let mut stream = connect(server.addr);
-        send_each(&mut stream, &[b"hi\n"]);
+        stream.send_pieces(&[b"hi\n"]);
     }
     assert_eq!(
         server.expect_exit(),
@@ -752,9 +704,9 @@ fn max_clients_exits_zero_after_that_many_clients() {
 fn unbuffered_server_never_reads_past_the_current_message() {
     let mut server = server(&["--framing", "length", "--unbuffered", "--read-delay", "200"]);
     let mut stream = connect(server.addr);
-    let peer = stream.local_addr().unwrap();
+    let peer = stream.local_addr();
     let all: Vec<u8> = [length_frame(b"ab"), length_frame(b""), length_frame(b"cde")].concat();
-    send_each(&mut stream, &[&all]);
+    stream.send_pieces(&[&all]);
     drop(stream);
     let conn = until_summary(&mut server, Some(peer));
     assert_eq!(
@@ -773,48 +725,15 @@ fn unbuffered_server_never_reads_past_the_current_message() {
 // ---------------------------------------------------------------------------
 // The client and the wire format
 
-/// Accept the client's connection, failing (not hanging) if the client
-/// exits or takes too long to connect.
-fn accept_from(listener: &TcpListener, client: &mut blackbox::Running, args: &str) -> TcpStream {
-    listener
-        .set_nonblocking(true)
-        .expect("nonblocking listener");
-    let deadline = Instant::now() + blackbox::LINE_TIMEOUT;
-    loop {
-        match listener.accept() {
-            Ok((conn, _)) => {
-                conn.set_nonblocking(false).expect("blocking stream");
-                return conn;
-            }
-            Err(err) if err.kind() == ErrorKind::WouldBlock => {}
-            Err(err) => panic!("accept: {err}"),
-        }
-        if !client.is_running() {
-            panic!(
-                "`client {args}` exited without connecting to the test's server\n{}",
-                client.describe()
-            );
-        }
-        if Instant::now() > deadline {
-            panic!(
-                "`client {args}` did not connect within {:?}\n{}",
-                blackbox::LINE_TIMEOUT,
-                client.describe()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// Run the client against a listener of the test's own; return the bytes it
 /// sent, read until it half-closed.
 fn bytes_sent_by_client(args: &[&str]) -> Vec<u8> {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr().unwrap().to_string();
+    let addr = listener.local_addr().expect("local_addr").to_string();
     let mut all = vec!["client", addr.as_str()];
     all.extend_from_slice(args);
     let mut client = sticky().start(all);
-    let mut conn = accept_from(&listener, &mut client, &args.join(" "));
+    let mut conn = Conn::accept_from(&listener, &mut client, "the test's server");
     conn.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     let mut got = Vec::new();

@@ -14,13 +14,13 @@ use support::*;
 
 /// A client socket of the test's own, on the loopback of `server`'s family,
 /// with a deadline on every receive.
-fn client_for(server: SocketAddr) -> UdpSocket {
+fn client_for(server: SocketAddr) -> Udp {
     let local = if server.is_ipv4() {
         "127.0.0.1:0"
     } else {
         "[::1]:0"
     };
-    let socket = UdpSocket::bind(local).unwrap_or_else(|e| panic!("bind {local}: {e}"));
+    let socket = Udp::bind(local).unwrap_or_else(|e| panic!("bind {local}: {e}"));
     socket
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("SO_RCVTIMEO");
@@ -28,7 +28,7 @@ fn client_for(server: SocketAddr) -> UdpSocket {
 }
 
 /// Receive one datagram, up to 64 KiB; panic with `what` if none comes.
-fn recv_reply(socket: &UdpSocket, what: &str) -> (Vec<u8>, SocketAddr) {
+fn recv_reply(socket: &Udp, what: &str) -> (Vec<u8>, SocketAddr) {
     let mut buf = vec![0u8; 65_536];
     match socket.recv_from(&mut buf) {
         Ok((n, from)) => {
@@ -199,7 +199,7 @@ fn many_clients_interleave_on_one_socket() {
     const CLIENTS: usize = 20;
     const ROUNDS: usize = 5;
     let mut server = udp_echo().start_server(["server", "--bind", "127.0.0.1:0"]);
-    let sockets: Vec<UdpSocket> = (0..CLIENTS).map(|_| client_for(server.addr)).collect();
+    let sockets: Vec<Udp> = (0..CLIENTS).map(|_| client_for(server.addr)).collect();
     // Every client sends before any reads: their datagrams queue up mixed in
     // the server's one socket, and each reply must still find its sender.
     for round in 0..ROUNDS {
@@ -293,12 +293,12 @@ fn each_command_line_argument_is_one_datagram() {
     // The shell splits `client ADDR hello world "two words"` into five
     // arguments; the program gets them as a list of strings (sys.argv), and
     // each MESSAGE is one datagram.
-    let test_server = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let test_server = Udp::bind("127.0.0.1:0").expect("bind");
     test_server
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("SO_RCVTIMEO");
     let addr = test_server.local_addr().expect("local_addr");
-    let echo = std::thread::spawn(move || {
+    let echo = blackbox::spawn(move || {
         let mut got = Vec::new();
         let mut buf = [0u8; 1024];
         while got.len() < 3 {

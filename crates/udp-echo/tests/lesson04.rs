@@ -5,7 +5,7 @@
 //! — the test plays it with plain UDP sockets. Set `IMPL_UDP_ECHO` to grade
 //! another implementation.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -16,7 +16,7 @@ use support::*;
 
 /// Everything already queued on `socket`, without waiting: after a client
 /// has exited, anything it sent over loopback is already here.
-fn queued(socket: &UdpSocket) -> Vec<Vec<u8>> {
+fn queued(socket: &Udp) -> Vec<Vec<u8>> {
     socket.set_nonblocking(true).expect("O_NONBLOCK");
     let mut got = Vec::new();
     let mut buf = vec![0u8; 65_536];
@@ -75,7 +75,7 @@ fn reply_bytes_are_shown_as_text() {
     // The test's server answers every datagram with the same odd bytes.
     let server = test_socket("127.0.0.1:0");
     let addr = local(&server);
-    let replier = thread::spawn(move || {
+    let replier = blackbox::spawn(move || {
         let mut buf = [0u8; 1024];
         if let Ok((_, from)) = server.recv_from(&mut buf) {
             let _ = server.send_to(b"tab\there\x01\xff \\ \xe4\xbd\xa0\xe5\xa5\xbd\n", from);
@@ -97,7 +97,7 @@ fn reply_bytes_are_shown_as_text() {
 fn each_stdin_line_is_one_datagram() {
     let server = test_socket("127.0.0.1:0");
     let addr = local(&server);
-    let echo = thread::spawn(move || {
+    let echo = blackbox::spawn(move || {
         let mut got = Vec::new();
         let mut buf = [0u8; 1024];
         while got.len() < 4 {
@@ -173,7 +173,7 @@ fn reply_from_another_address_is_ignored() {
     // Impostor 2: the same port, another IP (all of 127.0.0.0/8 is loopback
     // on Linux). Together they prove both halves of the address are checked.
     let same_port = if cfg!(target_os = "linux") {
-        UdpSocket::bind(("127.0.0.2", addr.port())).ok()
+        Udp::bind(("127.0.0.2", addr.port())).ok()
     } else {
         None
     };
@@ -185,7 +185,7 @@ fn reply_from_another_address_is_ignored() {
         .map(|a| a.to_string())
         .collect::<Vec<_>>()
         .join(" and ");
-    let player = thread::spawn(move || {
+    let player = blackbox::spawn(move || {
         let mut buf = [0u8; 1024];
         let Ok((_, client)) = server.recv_from(&mut buf) else {
             return;
@@ -233,7 +233,7 @@ fn stray_datagrams_do_not_extend_the_timeout() {
     let done = Arc::new(AtomicBool::new(false));
     let flooder = {
         let done = Arc::clone(&done);
-        thread::spawn(move || {
+        blackbox::spawn(move || {
             let mut buf = [0u8; 1024];
             let Ok((_, client)) = server.recv_from(&mut buf) else {
                 return;
@@ -377,7 +377,7 @@ fn buf_size_truncates_the_reply_on_the_client_side_too() {
     let addr = local(&server);
     let long: String = "0123456789".repeat(30);
     let reply = long.clone();
-    let replier = thread::spawn(move || {
+    let replier = blackbox::spawn(move || {
         let mut buf = [0u8; 1024];
         if let Ok((_, from)) = server.recv_from(&mut buf) {
             let _ = server.send_to(reply.as_bytes(), from);

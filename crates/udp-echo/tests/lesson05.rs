@@ -4,8 +4,6 @@
 //! client. Set `IMPL_UDP_ECHO` to grade another implementation.
 
 #[cfg(target_os = "linux")]
-use std::net::UdpSocket;
-
 mod support;
 use support::*;
 
@@ -127,7 +125,7 @@ fn one_socket_serves_every_client() {
     };
     let before = sockets_of(server.pid());
     assert!(before >= 1, "the server process holds no socket at all");
-    let clients: Vec<UdpSocket> = (0..CLIENTS).map(|_| test_socket("127.0.0.1:0")).collect();
+    let clients: Vec<Udp> = (0..CLIENTS).map(|_| test_socket("127.0.0.1:0")).collect();
     let mut buf = [0u8; 64];
     for (i, client) in clients.iter().enumerate() {
         send_datagram(client, format!("client {i}").as_bytes(), server.addr);

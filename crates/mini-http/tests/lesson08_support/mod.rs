@@ -9,7 +9,9 @@
 #![allow(dead_code)]
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
+
+pub use blackbox::Conn;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -67,8 +69,8 @@ impl Drop for TempDir {
     }
 }
 
-pub fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+pub fn connect(addr: SocketAddr) -> Conn {
+    let stream = Conn::connect(addr);
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("set_read_timeout");
@@ -111,7 +113,7 @@ impl Response {
 
 /// A connection with a buffer, so pipelined responses can be read one by one.
 pub struct Client {
-    pub stream: TcpStream,
+    pub stream: Conn,
     buf: Vec<u8>,
 }
 

@@ -2,6 +2,8 @@
 #![allow(dead_code)] // each test file uses its own part of this
 
 use std::net::{SocketAddr, UdpSocket};
+
+pub use blackbox::Udp;
 use std::time::Duration;
 
 use blackbox::{program, Program};
@@ -11,9 +13,10 @@ pub fn udp_echo() -> Program {
     program!("udp-echo")
 }
 
-/// A UDP socket the test plays a server (or an impostor) with.
-pub fn test_socket(addr: &str) -> UdpSocket {
-    let socket = UdpSocket::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
+/// A UDP socket the test plays a server (or an impostor) with; its
+/// datagrams are recorded (a failure draws them).
+pub fn test_socket(addr: &str) -> Udp {
+    let socket = Udp::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
     socket
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("SO_RCVTIMEO");
@@ -21,7 +24,7 @@ pub fn test_socket(addr: &str) -> UdpSocket {
 }
 
 /// The address the socket is bound to.
-pub fn local(socket: &UdpSocket) -> SocketAddr {
+pub fn local(socket: &Udp) -> SocketAddr {
     socket.local_addr().expect("local_addr")
 }
 
@@ -33,7 +36,7 @@ pub fn have_ipv6_loopback() -> bool {
 /// Send one datagram from the test's `socket` to a program under test,
 /// logged as a step (with an `nc -u` line to repeat it by hand).
 #[track_caller]
-pub fn send_datagram(socket: &UdpSocket, bytes: &[u8], to: SocketAddr) {
+pub fn send_datagram(socket: &Udp, bytes: &[u8], to: SocketAddr) {
     let from = socket
         .local_addr()
         .map(|a| a.to_string())
