@@ -5,7 +5,8 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::report::{diff_bytes_ending, printf_arg, repro, step, text};
+use crate::report::{diff_bytes_ending, printf_arg, repro, step};
+use crate::text::text;
 
 /// How long a connection attempt may take, and how long any one read or
 /// write may wait for the program.
@@ -74,7 +75,7 @@ impl Conn {
         stream.set_read_timeout(Some(CONN_TIMEOUT))?;
         stream.set_write_timeout(Some(CONN_TIMEOUT))?;
         let local = stream.local_addr()?;
-        crate::wire_view::record("connect", local, addr, None);
+        crate::record::record("connect", local, addr, None);
         step(format!("{name}: connected to {addr} from {local}"));
         Ok(Conn {
             stream,
@@ -160,7 +161,7 @@ impl Conn {
         stream.set_read_timeout(Some(CONN_TIMEOUT))?;
         stream.set_write_timeout(Some(CONN_TIMEOUT))?;
         let local = stream.local_addr()?;
-        crate::wire_view::record("accept", local, peer, None);
+        crate::record::record("accept", local, peer, None);
         step(format!("{name}: accepted {peer} on {local}"));
         Ok(Conn {
             stream,
@@ -210,9 +211,9 @@ impl Conn {
             crate::report::replace_repro(&old, new.clone());
             repro(new);
         }
-        crate::wire_view::record("send", self.local, self.peer, Some(bytes));
+        crate::record::record("send", self.local, self.peer, Some(bytes));
         if let Err(err) = self.stream.write_all(bytes) {
-            crate::wire_view::record_error("send", self.local, self.peer, &err);
+            crate::record::record_error("send", self.local, self.peer, &err);
             panic!(
                 "{}: sending {} bytes to {} failed: {err}{}",
                 self.name,
@@ -239,10 +240,10 @@ impl Conn {
             bytes.len(),
             shown(bytes)
         ));
-        crate::wire_view::record("send", self.local, self.peer, Some(bytes));
+        crate::record::record("send", self.local, self.peer, Some(bytes));
         let result = self.stream.write_all(bytes);
         if let Err(err) = &result {
-            crate::wire_view::record_error("send", self.local, self.peer, err);
+            crate::record::record_error("send", self.local, self.peer, err);
         }
         result
     }
@@ -271,7 +272,7 @@ impl Conn {
     pub fn close(mut self) {
         step(format!("{}: closed the connection (FIN)", self.name));
         self.closed = true;
-        crate::wire_view::record_close(self.local, self.peer, false);
+        crate::record::record_close(self.local, self.peer, false);
         // Dropping the stream closes it.
     }
 
@@ -285,7 +286,7 @@ impl Conn {
             self.name, self.local
         ));
         self.closed = true;
-        crate::wire_view::record_close(self.local, self.peer, true);
+        crate::record::record_close(self.local, self.peer, true);
     }
 
     fn repro_line(&self, sent: &[u8]) -> String {
@@ -401,7 +402,7 @@ impl Conn {
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         let result = self.stream.shutdown(how);
         if matches!(how, Shutdown::Write | Shutdown::Both) {
-            crate::wire_view::record_shutdown(self.local, self.peer);
+            crate::record::record_shutdown(self.local, self.peer);
         }
         result
     }
@@ -433,9 +434,9 @@ impl Conn {
             repro(new);
         }
         for piece in pieces {
-            crate::wire_view::record("send", self.local, self.peer, Some(piece));
+            crate::record::record("send", self.local, self.peer, Some(piece));
             if let Err(err) = self.stream.write_all(piece) {
-                crate::wire_view::record_error("send", self.local, self.peer, &err);
+                crate::record::record_error("send", self.local, self.peer, &err);
                 panic!(
                     "{}: sending {} bytes failed: {err}{}",
                     self.name,
@@ -457,7 +458,7 @@ impl Conn {
     pub fn shutdown_write(&mut self) {
         step(format!("{}: closed its sending side (FIN)", self.name));
         let _ = self.stream.shutdown(Shutdown::Write);
-        crate::wire_view::record_shutdown(self.local, self.peer);
+        crate::record::record_shutdown(self.local, self.peer);
     }
 
     /// Wait for the server to close its side: end of file (anything that
@@ -519,9 +520,9 @@ impl Write for Conn {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let written = self.stream.write(buf);
         match &written {
-            Ok(n) => crate::wire_view::record("send", self.local, self.peer, Some(&buf[..*n])),
+            Ok(n) => crate::record::record("send", self.local, self.peer, Some(&buf[..*n])),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => crate::wire_view::record_error("send", self.local, self.peer, err),
+            Err(err) => crate::record::record_error("send", self.local, self.peer, err),
         }
         written
     }
@@ -545,7 +546,7 @@ impl Drop for Conn {
     /// FIN the program reads as an empty recv).
     fn drop(&mut self) {
         if !self.closed {
-            crate::wire_view::record_close(self.local, self.peer, false);
+            crate::record::record_close(self.local, self.peer, false);
         }
     }
 }
@@ -555,7 +556,7 @@ impl Conn {
     /// FIN), or the error (a reset is drawn as RST). A timeout is no event.
     fn wire_read(&self, read: &io::Result<usize>, buf: &[u8]) {
         match read {
-            Ok(n) => crate::wire_view::record("recv", self.local, self.peer, Some(&buf[..*n])),
+            Ok(n) => crate::record::record("recv", self.local, self.peer, Some(&buf[..*n])),
             Err(err)
                 if matches!(
                     err.kind(),
@@ -563,7 +564,7 @@ impl Conn {
                         | io::ErrorKind::WouldBlock
                         | io::ErrorKind::TimedOut
                 ) => {}
-            Err(err) => crate::wire_view::record_error("recv", self.local, self.peer, err),
+            Err(err) => crate::record::record_error("recv", self.local, self.peer, err),
         }
     }
 }

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Once, Weak};
 
 use crate::capture::Capture;
+use crate::text::text;
 
 /// What one program printed, shared with the threads that read its pipes.
 #[derive(Default)]
@@ -445,34 +446,6 @@ fn lesson_reference(test: &str) -> Option<(String, String)> {
     Some((relative, found?))
 }
 
-/// Bytes shown as text by README "Conventions", rule 6: valid UTF-8 as it
-/// is; `\n`, `\r`, `\t`, `\` as `\n`, `\r`, `\t`, `\\`; every other control
-/// character and every byte that is not UTF-8 as `\xNN` per byte.
-pub fn text(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '\\' => out.push_str("\\\\"),
-                c if c.is_control() => {
-                    let mut buf = [0u8; 4];
-                    for b in c.encode_utf8(&mut buf).bytes() {
-                        let _ = write!(out, "\\x{b:02x}");
-                    }
-                }
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    out
-}
-
 /// `expected` and `got` one above the other, by the TEXT rule, with a `^`
 /// under the first byte that differs (around it only, for long data), and
 /// their lengths. Empty if they are equal.
@@ -558,15 +531,6 @@ pub fn printf_arg(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn text_follows_rule_6() {
-        assert_eq!(
-            text(b"tab\there\x01\xff \\ \xe4\xbd\xa0\xe5\xa5\xbd\n\r"),
-            "tab\\there\\x01\\xff \\\\ 你好\\n\\r"
-        );
-        assert_eq!(text("\u{85}".as_bytes()), "\\xc2\\x85");
-    }
 
     #[test]
     fn diff_marks_the_first_differing_byte() {

@@ -13,7 +13,7 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::ops::Deref;
 
-use crate::wire_view;
+use crate::record as wire_view;
 
 /// A UDP socket the test sends and receives datagrams on.
 pub struct Udp {
