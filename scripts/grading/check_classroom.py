@@ -17,7 +17,7 @@ is what Classroom records. This check does the same arithmetic
   from their real test lists (`cargo nextest list`), every test passed:
   all the catalogue's points (`Points 110/110` with nine lessons), exactly;
 - a partial submission: lesson 8 graded for real against a server that
-  answers everything with garbage (scripts/testdata/garbage_server.py), a
+  answers everything with garbage (scripts/grading/testdata/garbage_server.py), a
   third of the other lessons' tests failed: the notice's figure is a short
   decimal, and the same as the grade table's;
 - a lesson step killed by SIGTERM after 5 s (lesson 1, a server that never
@@ -148,9 +148,9 @@ def main(argv):
             grade(["--lesson", "1"], os.path.join(tmp, "l1"))
         lesson8 = grade(["--lesson", "8"], os.path.join(tmp, "l8"))
         garbage = grade(["--lesson", "8", "--impl", "mini-http=python3 "
-                         "scripts/testdata/garbage_server.py"], os.path.join(tmp, "garbage"))
+                         "scripts/grading/testdata/garbage_server.py"], os.path.join(tmp, "garbage"))
         killed = grade(["--lesson", "1", "--impl", "tcp-echo=python3 "
-                        "scripts/testdata/hanging_server.py silent check-classroom"],
+                        "scripts/grading/testdata/hanging_server.py silent check-classroom"],
                        os.path.join(tmp, "killed"), timeout_seconds=5)
         for name, encoded in (("lesson 1", lesson1), ("lesson 8", lesson8),
                               ("lesson 8, garbage", garbage), ("lesson 1, killed", killed)):

@@ -147,7 +147,7 @@ class Grading:
         if not tests.nextest_available(ROOT, env):
             raise GradingError("cargo-nextest is not installed (scripts/grade runs the tests "
                                "with it); install it with `cargo install cargo-nextest --locked` "
-                               "or scripts/lab-setup.sh")
+                               "or scripts/student/lab-setup.sh")
 
         targets = {n: tests.lesson_targets(ROOT, n) for n in numbers}
         packages = sorted({p for found in targets.values() for p, _ in found})
@@ -159,7 +159,7 @@ class Grading:
         store = os.path.join(tests.target_dir(ROOT, env), "nextest")
         os.makedirs(store, exist_ok=True)
         # nextest writes each run's JUnit file and log into a store folder, so
-        # gradings side by side (scripts/grade-selftest runs several) each take
+        # gradings side by side (scripts/grading/grade-selftest runs several) each take
         # a slot of their own: slot 1 is nextest's default store, slot N a
         # store of its own (target/nextest/slot-N). All busy: wait for slot 1.
         for slot in range(1, STORE_SLOTS + 1):

@@ -150,12 +150,12 @@ def lesson_tests(lesson, targets, listing):
 
 def readme_order(root, lesson):
     """The test names of lesson N's "What the tests check" list, in its order
-    (the lesson's README, read as scripts/check-lessons reads it); [] when
+    (the lesson's README, read as scripts/checks/check-lessons reads it); [] when
     there is no such list."""
     try:
         from importlib.machinery import SourceFileLoader
         from importlib.util import module_from_spec, spec_from_loader
-        path = os.path.join(root, "scripts", "check-lessons")
+        path = os.path.join(root, "scripts", "checks", "check-lessons")
         loader = SourceFileLoader("check_lessons", path)
         module = module_from_spec(spec_from_loader("check_lessons", loader))
         loader.exec_module(module)

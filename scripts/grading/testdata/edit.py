@@ -1,0 +1,31 @@
+"""Run a lesson's Python version with a few lines of its source changed.
+
+    import edit
+    edit.run("03-udp-server/udp_echo.py", ("old line", "new line"), ...)
+
+What a student would do by hand — copy the file and change a line — done on
+the fly, so the variant stays one edit away from the real Python version.
+Each `old` text must occur exactly once in the source; if the Python version
+changes and an edit no longer applies, the variant stops with an `error:`
+line (exit 3) instead of silently testing the unchanged program.
+"""
+
+import os
+import sys
+
+LESSONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "lessons")
+
+
+def run(path, *edits):
+    path = os.path.normpath(os.path.join(LESSONS, path))
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
+    for old, new in edits:
+        if source.count(old) != 1:
+            print(f"error: edit {path}: {old!r} occurs {source.count(old)} times, not once "
+                  "(the Python version changed: update this variant)", file=sys.stderr, flush=True)
+            sys.exit(3)
+        source = source.replace(old, new)
+    code = compile(source, path, "exec")  # tracebacks name the lesson's file
+    sys.argv[0] = path
+    exec(code, {"__name__": "__main__", "__file__": path})
