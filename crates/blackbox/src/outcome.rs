@@ -76,14 +76,19 @@ impl Outcome {
     pub fn assert_stdout(&self, expected: &[u8], what: &str, hint: &str) {
         if self.code() != Some(0) {
             let ends = if self.timed_out {
-                "stdout ends there, and the program was still running when it was killed: it was still waiting — for more bytes, or for a close that never came"
+                "stdout ends there, and the program was still running when it was killed: it was still waiting — for more bytes, or for a close that never came".to_string()
             } else {
-                "got ends there"
+                match self.status {
+                    Some(status) => {
+                        format!("stdout ends there: the program {}", exit_words(status))
+                    }
+                    None => "got ends there".to_string(),
+                }
             };
             panic!(
                 "{what}: expected exit status 0 and exactly these bytes on stdout; {}, and stdout differs:\n{}",
                 self.describe(),
-                diff_bytes_ending(expected, &self.stdout, ends),
+                diff_bytes_ending(expected, &self.stdout, &ends),
             );
         }
         if self.stdout != expected {
@@ -152,5 +157,14 @@ impl Outcome {
             self.describe()
         );
         self.stderr.clone()
+    }
+}
+
+/// How a program ended, in words: `exited with status 101 (a panic, in Rust)`.
+fn exit_words(status: ExitStatus) -> String {
+    match status.code() {
+        Some(101) => "exited with status 101 (a panic, in Rust: see its stderr)".to_string(),
+        Some(code) => format!("exited with status {code}"),
+        None => format!("ended: {status}"),
     }
 }
