@@ -1,5 +1,5 @@
 //! The diagram: a column per endpoint, a row per event in time order, and
-//! the arrows between rows ([`crate::matching`] draws them).
+//! the arrows between rows (`matching.rs` draws them).
 
 use std::collections::HashMap;
 

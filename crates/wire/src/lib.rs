@@ -22,8 +22,8 @@
 //! `scripts/diagrams --check` compares with what is committed.
 //!
 //! The rooms: [`trace`] reads trace files; [`diagram`] lays out columns
-//! and rows and gives the diagram's structure; [`matching`] draws the
-//! arrows between them; [`summary`] shortens a long diagram; [`render`]
+//! and rows and gives the diagram's structure; `matching` draws the
+//! arrows between them; `summary` shortens a long diagram; [`render`]
 //! draws it.
 
 pub mod diagram;

@@ -8,7 +8,7 @@ use super::{enabled, Event};
 
 /// The two ends of a TCP connection, for a program that reads and writes
 /// its streams some other way (mini-http's non-blocking `mio` streams): the
-/// same events as [`Traced`], called by hand.
+/// same events as [`Traced`](super::Traced), called by hand.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Ends {
     pub local: Option<SocketAddr>,

@@ -22,7 +22,7 @@
 //! interleave within a line, and nothing is lost when a server ends by
 //! `process::exit` or a signal.
 //!
-//! The rooms: [`format`] builds one event's line; [`tcp`] traces a blocking
+//! The rooms: [`format`](mod@format) builds one event's line; [`tcp`] traces a blocking
 //! TCP stream ([`Traced`]); [`udp`] a UDP socket ([`TracedUdp`] and the
 //! calls one by one); [`ends`] is for streams read and written some other
 //! way, mini-http's non-blocking mio streams.

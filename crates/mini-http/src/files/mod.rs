@@ -34,7 +34,7 @@
 //!
 //! The rooms: [`path`] (steps 1 to 3), [`cache`] (the kept copies and the
 //! `stat` counter), [`conditional`] (validators, preconditions, ranges) and
-//! [`write`] (PUT and DELETE).
+//! [`write`](mod@write) (PUT and DELETE).
 
 mod cache;
 mod conditional;

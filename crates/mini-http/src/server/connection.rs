@@ -205,7 +205,7 @@ impl Conn {
         }
     }
 
-    /// The first pass of a turn of the event loop (see [`Worker::run`]):
+    /// The first pass of a turn of the event loop (see [`super::worker::Worker::run`]):
     /// one `recv` of what the client has sent, unless responses still wait
     /// to be sent (back-pressure) or the connection is closing. [`drive`]
     /// does the rest.

@@ -14,7 +14,7 @@
 //!
 //! When --max-connections are open, the acceptor makes room for a newcomer
 //! by closing the longest-idle connection, else the oldest unfinished head
-//! ([`make_room`]); only when every connection is mid-request does the
+//! (`admission::make_room`); only when every connection is mid-request does the
 //! newcomer get 503. Slow or idle clients can then never lock others out.
 //!
 //! Per connection, a small state machine:
