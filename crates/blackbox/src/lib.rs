@@ -166,11 +166,23 @@ impl predicates::Predicate<str> for MentionsAll {
 }
 
 /// The workspace's top folder (where README.md and `lessons/` are).
+///
+/// Cargo and nextest tell a running test its package's folder
+/// (`CARGO_MANIFEST_DIR`, `crates/NAME`): that is the checkout the test runs
+/// in, even when its binary was built from another checkout that shares
+/// one `CARGO_TARGET_DIR` (Cargo may reuse it). Without it, the folder
+/// blackbox was built in.
 pub fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .map(std::path::Path::to_path_buf)
+    let top = |manifest: &std::path::Path| {
+        manifest
+            .ancestors()
+            .nth(2)
+            .map(std::path::Path::to_path_buf)
+    };
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .and_then(|dir| top(std::path::Path::new(&dir)))
+        .filter(|root| root.join("lessons").is_dir())
+        .or_else(|| top(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))))
         .unwrap_or_else(|| std::path::PathBuf::from("."))
 }
 

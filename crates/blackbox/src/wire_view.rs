@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 /// Where a failed test's SVG goes: `target/wire/` in the workspace.
 fn svg_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/wire")
+    crate::workspace_root().join("target").join("wire")
 }
 
 /// The drawing of `test`: `target/wire/TEST.svg`.
