@@ -1,6 +1,8 @@
 //! Nothing a test starts outlives it: the programs blackbox starts, and
 //! whatever they fork, are gone when the test drops them, when a one-shot
-//! run ends, and when the test process itself is killed with SIGKILL.
+//! run ends, and when the test process itself is killed with SIGKILL; and a
+//! test stopped by SIGTERM (the grader's time limit) still reports what its
+//! programs printed.
 #![cfg(unix)]
 
 use std::io::{BufRead, BufReader};
@@ -203,5 +205,118 @@ fn an_assert_run_that_forks_and_hangs_fails_at_its_deadline() {
         started.elapsed() < blackbox::RUN_TIMEOUT + Duration::from_secs(3),
         "took {:?}",
         started.elapsed()
+    );
+}
+
+/// Stopped with SIGTERM by `a_test_stopped_by_sigterm_reports_what_its_program_printed`:
+/// a test process whose program prints without end. It does nothing unless
+/// that test runs it.
+#[test]
+#[ignore = "run only by a_test_stopped_by_sigterm_reports_what_its_program_printed"]
+fn victim_waits_while_its_program_prints() {
+    if std::env::var_os("BLACKBOX_SIGTERM_VICTIM").is_none() {
+        return;
+    }
+    let mut program = shell().start(["-c", "echo first; while :; do echo again; done"]);
+    program.wait_for_line("`first`", |l| l == "first");
+    println!("pid {}", program.pid());
+    thread::sleep(Duration::from_secs(30));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_test_stopped_by_sigterm_reports_what_its_program_printed() {
+    // The grader's time limit stops a test with SIGTERM: no panic, so the
+    // panic hook prints nothing; the report must come anyway, bounded, and
+    // the program must die with the test process.
+    let exe = std::env::current_exe().expect("current_exe");
+    let child = Command::new(exe)
+        .args([
+            "--exact",
+            "victim_waits_while_its_program_prints",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("BLACKBOX_SIGTERM_VICTIM", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the victim test process");
+    let mut victim = Victim(child);
+    let stdout = victim.0.stdout.take().expect("stdout");
+    let stderr = victim.0.stderr.take().expect("stderr");
+    let (sender, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let report = thread::spawn(move || {
+        let mut all = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut all);
+        all
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let pid: u32 = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                // libtest's `test NAME ... ` comes first on the same line.
+                if let Some(pid) = line
+                    .rsplit_once("pid ")
+                    .and_then(|(_, p)| p.trim().parse().ok())
+                {
+                    break pid;
+                }
+            }
+            Err(_) => panic!("the victim test process did not print its program's pid within 15 s"),
+        }
+    };
+    // Let the program print a good many lines first.
+    thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) on the victim's pid, which we hold unreaped.
+    unsafe {
+        libc::kill(victim.0.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let status = {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Ok(Some(status)) = victim.0.try_wait() {
+                break Some(status);
+            }
+            if Instant::now() >= deadline {
+                break None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let report = report.join().unwrap_or_default();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(143),
+        "sent SIGTERM to the test process: expected it to print its report and exit 143 within 5 s"
+    );
+    for expected in [
+        "stopped by its time limit (SIGTERM)",
+        "| first",
+        "| again",
+        "lines left out",
+    ] {
+        assert!(
+            report.contains(expected),
+            "the report of a test stopped by SIGTERM should contain {expected:?} (what the program printed, its first and last lines); it was:\n{}",
+            &report[..report.len().min(3000)]
+        );
+    }
+    assert!(
+        report.len() < 64 << 10,
+        "the report of a program that printed without end should stay short; it has {} bytes",
+        report.len()
+    );
+    assert!(
+        gone_within(&[pid], Duration::from_secs(5)).is_empty(),
+        "the test process ended; its program should have died with it"
     );
 }
