@@ -166,3 +166,43 @@ fn recv_from_truncating(
         Ok((n, None, from))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_datagram_is_recorded_with_its_size_and_truncation() {
+        let a = Udp::bind("127.0.0.1:0").expect("bind");
+        let b = Udp::bind("127.0.0.1:0").expect("bind");
+        b.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .expect("timeout");
+        let big = vec![b'x'; 2000];
+        a.send_to(&big, b.local_addr().expect("addr"))
+            .expect("send");
+        let mut small = [0u8; 100];
+        let (n, from) = b.recv_from(&mut small).expect("recv");
+        assert_eq!(
+            (n, from),
+            (100, a.local_addr().expect("addr")),
+            "a 2000-byte datagram read into 100 bytes: expected 100 bytes, from the sender"
+        );
+        let events = crate::report::with_log(|log| log.wire.clone()).unwrap_or_default();
+        let sent = events
+            .iter()
+            .find(|e| e.ev == "sendto")
+            .expect("the sendto");
+        assert_eq!(sent.len, Some(2000), "the sendto's size");
+        let got = events
+            .iter()
+            .find(|e| e.ev == "recvfrom")
+            .expect("the recvfrom");
+        assert_eq!(got.len, Some(100), "the recvfrom's bytes");
+        if cfg!(target_os = "linux") {
+            assert!(
+                got.truncated && got.size == Some(2000),
+                "Linux tells the real size: expected a truncated recvfrom of a 2000-byte datagram, got {got:?}"
+            );
+        }
+    }
+}
