@@ -829,3 +829,60 @@ fn if_match_and_if_unmodified_since_guard_put_and_delete_with_412() {
         "DELETE with the current tag is done",
     );
 }
+
+/// What a load generator does each time it stops: a client with requests
+/// still in flight closes with a reset (unread responses make its close an
+/// RST). The server is then writing to a connection that no longer exists;
+/// that send fails — for that connection alone. (A server that lets the
+/// failed send raise SIGPIPE with its default action is killed whole: every
+/// connection, every later client.)
+#[test]
+fn server_keeps_serving_after_clients_reset_while_files_are_sent() {
+    let (_dir, root) = site("reset");
+    let mut server = serve(&["--root", &root]);
+    let addr = server.addr;
+    let one = "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    let pipelined = one.repeat(20);
+    for round in 1..=10 {
+        let what = format!(
+            "round {round} of 10: 20 pipelined `GET /hello.txt`, the first bytes of the answer read, then a reset"
+        );
+        let mut stopped = |failure: String| -> ! {
+            // A server killed a moment ago may not be reaped yet: allow it 1 s.
+            let Some(status) = server.wait_exit(Duration::from_secs(1)) else {
+                panic!("{what}: {failure}");
+            };
+            panic!(
+                "{what}: {failure}; the server is no longer running ({status}): it stopped after a client reset its connection (round {}) — one connection's failure must never stop the server (a send to a reset connection raises SIGPIPE: is it ignored?)",
+                round - 1
+            );
+        };
+        let mut conn = match Conn::try_connect(addr, "the client", Duration::from_secs(5)) {
+            Ok(conn) => conn,
+            Err(e) => stopped(format!("connect failed: {e}")),
+        };
+        blackbox::quietly(|| conn.try_send(pipelined.as_bytes()))
+            .unwrap_or_else(|e| stopped(format!("send failed: {e}")));
+        match conn.recv_some(100) {
+            Ok(bytes) if !bytes.is_empty() => {}
+            Ok(_) => stopped("the server closed the connection before answering".into()),
+            Err(e) => stopped(format!("recv failed: {e}")),
+        }
+        conn.reset();
+    }
+    let response = get(server.addr, "/hello.txt");
+    expect_status(
+        &response,
+        200,
+        "GET /hello.txt after 10 clients reset mid-answer",
+        "a send that fails because the client reset the connection concerns that connection only",
+    );
+    assert_eq!(
+        response.body, b"hello, file\n",
+        "GET /hello.txt after the resets: expected the file's bytes"
+    );
+    assert!(
+        server.is_running(),
+        "after 10 clients reset their connections while files were being sent to them, the server must still be running"
+    );
+}
