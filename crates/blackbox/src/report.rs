@@ -68,8 +68,11 @@ pub(crate) fn current_log() -> Option<SharedLog> {
                     .to_string();
                 // A drawing left by an earlier run of this test goes: if
                 // the test fails again it draws a new one, if it passes
-                // there is nothing to draw.
-                crate::wire_view::forget(&test);
+                // there is nothing to draw. (Not for an unnamed helper
+                // thread: it is no test.)
+                if std::thread::current().name().is_some() {
+                    crate::wire_view::forget(&test);
+                }
                 let log = Arc::new(Mutex::new(Log {
                     test,
                     steps: Vec::new(),
@@ -262,7 +265,9 @@ fn print_report(log: &SharedLog, heading: Option<&str>) {
             }
         }
     };
-    if log.reported {
+    // A log with no step and no program is a helper thread's that the test
+    // did not share its log with (std::thread::spawn): nothing to tell.
+    if log.reported || (log.steps.is_empty() && log.programs.is_empty()) {
         return;
     }
     log.reported = true;
