@@ -91,8 +91,22 @@ impl Running {
                             ));
                             shown.extend(last.drain(..));
                         }
+                        // A program saying the same thing over and over is
+                        // stuck in a loop: say so, in so many words.
+                        let repeated = shown
+                            .last()
+                            .filter(|line| {
+                                taken.len() + skipped >= 1000
+                                    && shown.iter().rev().take(10).all(|l| l == *line)
+                            })
+                            .map(|line| {
+                                format!(
+                                    "\n(its last lines are all `{line}`: a loop that never ends, saying the same thing?)"
+                                )
+                            })
+                            .unwrap_or_default();
                         format!(
-                            "these {} stdout lines came, and none of them is it:\n{}",
+                            "these {} stdout lines came, and none of them is it:\n{}{repeated}",
                             taken.len() + skipped,
                             shown
                                 .iter()
