@@ -78,43 +78,7 @@ impl Running {
                         Some(status) => format!(" (it exited: {status})"),
                         None => String::new(),
                     };
-                    let got = if taken.is_empty() {
-                        "no stdout line at all came in that time".to_string()
-                    } else {
-                        let mut shown = report::first_and_last(&taken, 10, 10);
-                        if skipped > 0 {
-                            // taken is long: its first 10, then the very last 10.
-                            shown.truncate(10);
-                            shown.push(format!(
-                                "… ({} lines left out) …",
-                                taken.len() + skipped - 10 - last.len()
-                            ));
-                            shown.extend(last.drain(..));
-                        }
-                        // A program saying the same thing over and over is
-                        // stuck in a loop: say so, in so many words.
-                        let repeated = shown
-                            .last()
-                            .filter(|line| {
-                                taken.len() + skipped >= 1000
-                                    && shown.iter().rev().take(10).all(|l| l == *line)
-                            })
-                            .map(|line| {
-                                format!(
-                                    "\n(its last lines are all `{line}`: a loop that never ends, saying the same thing?)"
-                                )
-                            })
-                            .unwrap_or_default();
-                        format!(
-                            "these {} stdout lines came, and none of them is it:\n{}{repeated}",
-                            taken.len() + skipped,
-                            shown
-                                .iter()
-                                .map(|l| format!("  | {l}"))
-                                .collect::<Vec<_>>()
-                                .join("\n")
-                        )
-                    };
+                    let got = lines_that_came(&taken, skipped, last.drain(..).collect());
                     panic!(
                         "waited {:?} for {what} on the stdout of `{}`{ended}; {got}\n{}",
                         LINE_TIMEOUT,
@@ -272,6 +236,45 @@ impl Running {
             self.command,
         )
     }
+}
+
+/// What came instead of the awaited line, for the failure: the lines (the
+/// first and last 10 of many: `taken` holds the first ones, `last` the very
+/// last after `skipped` more), and a word when they look like a loop.
+fn lines_that_came(taken: &[String], skipped: usize, last: Vec<String>) -> String {
+    if taken.is_empty() {
+        return "no stdout line at all came in that time".to_string();
+    }
+    let mut shown = report::first_and_last(taken, 10, 10);
+    if skipped > 0 {
+        // taken is long: its first 10, then the very last 10.
+        shown.truncate(10);
+        shown.push(format!(
+            "… ({} lines left out) …",
+            taken.len() + skipped - 10 - last.len()
+        ));
+        shown.extend(last);
+    }
+    // A program saying the same thing over and over is stuck in a loop:
+    // say so, in so many words.
+    let repeated = shown
+        .last()
+        .filter(|line| {
+            taken.len() + skipped >= 1000 && shown.iter().rev().take(10).all(|l| l == *line)
+        })
+        .map(|line| {
+            format!("\n(its last lines are all `{line}`: a loop that never ends, saying the same thing?)")
+        })
+        .unwrap_or_default();
+    format!(
+        "these {} stdout lines came, and none of them is it:\n{}{repeated}",
+        taken.len() + skipped,
+        shown
+            .iter()
+            .map(|l| format!("  | {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
 }
 
 impl Drop for Running {
