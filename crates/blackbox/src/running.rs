@@ -42,6 +42,18 @@ impl Running {
     /// line comes within [`LINE_TIMEOUT`].
     #[track_caller]
     pub fn lines_until(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> Vec<String> {
+        self.lines_until_hinted(what, "", wanted)
+    }
+
+    /// [`Running::lines_until`], with `hint` (what usually causes the line
+    /// not to come) in the failure.
+    #[track_caller]
+    pub fn lines_until_hinted(
+        &mut self,
+        what: &str,
+        hint: &str,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
         let deadline = Instant::now() + LINE_TIMEOUT;
         let mut taken = Vec::new();
         let mut skipped = 0usize;
@@ -79,8 +91,13 @@ impl Running {
                         None => String::new(),
                     };
                     let got = lines_that_came(&taken, skipped, last.drain(..).collect());
+                    let hint = if hint.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\nHint: {hint}")
+                    };
                     panic!(
-                        "waited {:?} for {what} on the stdout of `{}`{ended}; {got}\n{}",
+                        "waited {:?} for {what} on the stdout of `{}`{ended}; {got}{hint}\n{}",
                         LINE_TIMEOUT,
                         self.command,
                         self.describe()
@@ -93,7 +110,21 @@ impl Running {
     /// Wait for the first stdout line that satisfies `wanted` and return it.
     #[track_caller]
     pub fn wait_for_line(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> String {
-        let line = self.lines_until(what, wanted).pop().unwrap_or_default();
+        self.wait_for_line_hinted(what, "", wanted)
+    }
+
+    /// [`Running::wait_for_line`], with `hint` in the failure.
+    #[track_caller]
+    pub fn wait_for_line_hinted(
+        &mut self,
+        what: &str,
+        hint: &str,
+        wanted: impl Fn(&str) -> bool,
+    ) -> String {
+        let line = self
+            .lines_until_hinted(what, hint, wanted)
+            .pop()
+            .unwrap_or_default();
         step(format!("read {what}: `{line}`"));
         line
     }

@@ -189,9 +189,11 @@ fn recv_returns_empty_when_the_peer_disconnects() {
     conn.send(b"bye");
     conn.expect(b"bye", "");
     conn.close();
-    let line = server.wait_for_line(&format!("a `closed {me} after 3 bytes` line"), |l| {
-        l.starts_with("closed ")
-    });
+    let line = server.wait_for_line_hinted(
+        &format!("a `closed {me} after 3 bytes` line"),
+        "recv returns empty (0 bytes) only when the peer has closed: that is the end — log `closed PEER after N bytes` and close (notes 1.3). A loop that takes an empty recv for a pause reads empty again and again, and never closes.",
+        |l| l.starts_with("closed "),
+    );
     assert_eq!(
         line,
         format!("closed {me} after 3 bytes"),
