@@ -23,7 +23,7 @@ tcpdump -i lo -n -l "tcp port $tcp_port or udp port $udp_port" >"$work/packets" 
 tcpdump=$!
 pids+=("$tcpdump")
 for _ in $(seq 100); do
-    grep -q 'listening on' "$work/tcpdump.err" && break
+    grep -qs 'listening on' "$work/tcpdump.err" && break
     sleep 0.05
 done
 
