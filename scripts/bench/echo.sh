@@ -17,17 +17,20 @@
 #   latency        with the 10,000 idle clients open, a newcomer's 32-byte echo
 #                  round trips: median and p99 of --rounds
 #   throughput     100 `tcp-echo client --bench` streaming at once (--bytes
-#                  each); MiB/s of echo, and the server's context switches per
-#                  MiB (voluntary + involuntary, summed over its threads)
+#                  each): MiB/s of echo, and the server's CPU time per GiB
 #   non-reader     a client that sends 32 MiB (64 KiB writes, giving up after
 #                  1 s without progress) and never reads: what got in, the
 #                  server's RSS then, and another client's echo time meanwhile
+# On a machine with 2 cores or more, the server runs on CPU 0 alone and
+# every client on the others (taskset): each model gets one core, however
+# many threads it has, and never competes with its clients for it (--no-pin:
+# no such split, as a server usually runs).
 # Ratios are to the poll model in the same run. The idle clients are held by
 # this script's own Python process (each sent one byte and got its echo, so
 # it is accepted and served); the 100 bench clients are the release tcp-echo
 # client, each a process of its own.
 #
-# Usage: scripts/bench/echo.sh [--servers LIST] [--idle N] [--rounds N] [--bytes SIZE]
+# Usage: scripts/bench/echo.sh [--servers LIST] [--idle N] [--rounds N] [--bytes SIZE] [--no-pin]
 #   --servers LIST  comma-separated, from the five above  [default: all]
 #   --idle N        idle clients at the top               [default: 10000]
 #   --rounds N      newcomer round trips                  [default: 2000]
@@ -42,6 +45,7 @@ servers=threads,poll,async,py-selectors,py-threads
 idle=10000
 rounds=2000
 bytes=8M
+pin=1
 
 usage() {
     sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'
@@ -53,6 +57,7 @@ while [ $# -gt 0 ]; do
     --idle) idle="${2:?--idle needs a number}"; shift 2 ;;
     --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
     --bytes) bytes="${2:?--bytes needs a size}"; shift 2 ;;
+    --no-pin) pin=0; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "error: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -67,7 +72,7 @@ if [ "$idle" -lt 1000 ]; then
     exit 2
 fi
 if [ ! -r /proc/meminfo ]; then
-    echo "error: bench-echo.sh needs Linux's /proc" >&2
+    echo "error: scripts/bench/echo.sh needs Linux's /proc" >&2
     exit 1
 fi
 
@@ -77,10 +82,15 @@ cargo build -q --release -p tcp-echo
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -r)"
-exec python3 - "$target/release/tcp-echo" "$servers" "$idle" "$rounds" "$bytes" <<'PY'
+exec python3 - "$target/release/tcp-echo" "$servers" "$idle" "$rounds" "$bytes" "$pin" <<'PY'
 import os, resource, signal, socket, statistics, subprocess, sys, threading, time
 
 exe, servers, idle, rounds, size = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+# The server on CPU 0, everything else (this script, its clients) on the rest.
+cores = os.sched_getaffinity(0)
+PIN = sys.argv[6] == "1" and len(cores) >= 2 and 0 in cores
+if PIN:
+    os.sched_setaffinity(0, cores - {0})
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -127,18 +137,17 @@ def threads(pgid):
     return sum(len(os.listdir(f"/proc/{pid}/task")) for pid in group_pids(pgid) if os.path.isdir(f"/proc/{pid}/task"))
 
 
-def switches(pgid):
+def cpu_seconds(pgid):
+    """User + system time of every process in the group, exited threads included."""
     total = 0
     for pid in group_pids(pgid):
         try:
-            for tid in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{tid}/status") as f:
-                    for line in f:
-                        if "ctxt_switches:" in line:
-                            total += int(line.split()[1])
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
         except OSError:
             pass
-    return total
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def kernel_kib():
@@ -195,7 +204,7 @@ def latency(addr):
 
 def throughput(addr, pgid):
     per = size
-    before = switches(pgid)
+    before = cpu_seconds(pgid)
     started = time.perf_counter()
     procs = [subprocess.Popen([exe, "client", f"{addr[0]}:{addr[1]}", "--bench", per],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(100)]
@@ -204,11 +213,11 @@ def throughput(addr, pgid):
         _, err = p.communicate()
         failed += p.returncode != 0
     seconds = time.perf_counter() - started
-    after = switches(pgid)
+    after = cpu_seconds(pgid)
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
     n = int(per[:-1]) * units[per[-1].upper()] if per[-1].upper() in units else int(per)
     mib = 100 * n / (1 << 20)
-    return mib / seconds, (after - before) / mib, failed
+    return mib / seconds, (after - before) / mib * 1024, failed
 
 
 def never_reader(addr, pgid):
@@ -240,7 +249,8 @@ def never_reader(addr, pgid):
 def start(name):
     command = COMMANDS[name] + ["--bind", "127.0.0.1:0", "--quiet"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            start_new_session=True, text=True)
+                            start_new_session=True, text=True,
+                            preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if PIN else None)
     line = proc.stdout.readline().strip()
     if not line.startswith("listening on "):
         raise SystemExit(f"error: {name}: expected `listening on ADDR`, got {line!r}")
@@ -287,20 +297,22 @@ for name in servers:
     print(f"{name}: RSS {rss1 / 1024:.1f} MiB at 1,000, {rss2 / 1024:.1f} MiB at {idle:,} "
           f"({r['per']:.0f} B per client), kernel {r['kper']:.0f} B per client, {nthreads} threads; "
           f"newcomer echo median {med:.0f} us, p99 {p99:.0f} us; 100 clients {mibs:.0f} MiB/s, "
-          f"{cs:.1f} context switches per MiB; a non-reader got {nr_sent:.1f} MiB in, RSS then "
+          f"{cs:.1f} CPU s per GiB; a non-reader got {nr_sent:.1f} MiB in, RSS then "
           f"{nr_rss / 1024:.1f} MiB, another echo took {nr_echo:.1f} ms"
           + (f"; {failed} bench clients FAILED" if failed else ""),
           file=sys.stderr, flush=True)
 
 print()
 print(f"| server | RSS at 1,000 | RSS at {idle:,} | RSS per client | kernel per client | threads | "
-      "echo median | echo p99 | 100 clients | vs poll | switches per MiB | non-reader: in, RSS, other echo |")
+      "echo median | echo p99 | 100 clients | vs poll | CPU per GiB | non-reader: in, RSS, other echo |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 ref = results.get("poll")
 for name, r in results.items():
     ratio = f"{r['mibs'] / ref['mibs']:.2f}" if ref else "–"
     print(f"| {name} | {r['rss1'] / 1024:.1f} MiB | {r['rss2'] / 1024:.1f} MiB | {r['per'] / 1024:.2f} KiB | "
           f"{r['kper'] / 1024:.2f} KiB | {r['threads']} | {r['med']:.0f} µs | {r['p99']:.0f} µs | "
-          f"{r['mibs']:.0f} MiB/s | {ratio} | {r['cs']:.1f} | "
+          f"{r['mibs']:.0f} MiB/s | {ratio} | {r['cs']:.1f} s | "
           f"{r['nr_sent']:.1f} MiB, {r['nr_rss'] / 1024:.1f} MiB, {r['nr_echo']:.1f} ms |")
+with open("/proc/loadavg") as f:
+    print(f"\nload at the end: {' '.join(f.read().split()[:3])}")
 PY
