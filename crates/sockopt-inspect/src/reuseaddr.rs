@@ -70,10 +70,30 @@ fn read_to_eof(stream: &mut TcpStream, who: &str) -> anyhow::Result<()> {
 }
 
 pub fn run(bind: SocketAddr, closer: Closer, first_reuses: bool) -> anyhow::Result<()> {
-    // The first server, set up the notes' way: SO_REUSEADDR before bind.
-    // Linux lets a new socket bind past a TIME_WAIT entry only if the old
-    // socket had SO_REUSEADDR too (the entry remembers it), which
-    // `--first-without-reuseaddr` shows.
+    let (listener, addr) = first_server(bind, first_reuses)?;
+    let client = TcpStream::connect(addr).with_context(|| format!("connect {addr}"))?;
+    let (conn, _) = listener
+        .accept()
+        .with_context(|| format!("accept {addr}"))?;
+    let conn: TcpStream = conn.into();
+    let client_addr = client
+        .local_addr()
+        .with_context(|| format!("getsockname of the client of {addr}"))?;
+    common::say!("server: accepted a connection from {client_addr}");
+    // Only the connection shall hold the port from here on: a live listener
+    // would make the binds below fail for another reason.
+    drop(listener);
+    common::say!("server: closed the listening socket");
+    close_connection(closer, client, conn)?;
+    show_kernel_states(addr, client_addr, closer);
+    restart(addr)
+}
+
+/// The first server, set up the notes' way: SO_REUSEADDR before bind.
+/// Linux lets a new socket bind past a TIME_WAIT entry only if the old
+/// socket had SO_REUSEADDR too (the entry remembers it), which
+/// `--first-without-reuseaddr` shows. Returns the listener and its address.
+fn first_server(bind: SocketAddr, first_reuses: bool) -> anyhow::Result<(Socket, SocketAddr)> {
     let listener = tcp_socket(bind).with_context(|| format!("socket {bind}"))?;
     listener
         .set_reuse_address(first_reuses)
@@ -94,21 +114,17 @@ pub fn run(bind: SocketAddr, closer: Closer, first_reuses: bool) -> anyhow::Resu
     } else {
         common::say!("server: listening on {addr} (SO_REUSEADDR off)");
     }
+    Ok((listener, addr))
+}
 
-    let mut client = TcpStream::connect(addr).with_context(|| format!("connect {addr}"))?;
-    let (conn, _) = listener
-        .accept()
-        .with_context(|| format!("accept {addr}"))?;
-    let mut conn: TcpStream = conn.into();
-    let client_addr = client
-        .local_addr()
-        .with_context(|| format!("getsockname of the client of {addr}"))?;
-    common::say!("server: accepted a connection from {client_addr}");
-    // Only the connection shall hold the port from here on: a live listener
-    // would make the binds below fail for another reason.
-    drop(listener);
-    common::say!("server: closed the listening socket");
-
+/// One side closes first (the active close: its FIN goes first, and its
+/// side of the connection ends in TIME_WAIT), the other reads EOF and
+/// closes too.
+fn close_connection(
+    closer: Closer,
+    mut client: TcpStream,
+    mut conn: TcpStream,
+) -> anyhow::Result<()> {
     match closer {
         Closer::Server => {
             drop(conn);
@@ -125,9 +141,11 @@ pub fn run(bind: SocketAddr, closer: Closer, first_reuses: bool) -> anyhow::Resu
             common::say!("server: recv returned 0 bytes (the client closed), closed too");
         }
     }
-    show_kernel_states(addr, client_addr, closer);
+    Ok(())
+}
 
-    // The restarted server, first without SO_REUSEADDR, then with it.
+/// The restarted server, first without SO_REUSEADDR, then with it.
+fn restart(addr: SocketAddr) -> anyhow::Result<()> {
     let plain = tcp_socket(addr).with_context(|| format!("socket {addr}"))?;
     match plain.bind(&addr.into()) {
         Ok(()) => common::say!("without SO_REUSEADDR: bind {addr} ok"),
