@@ -31,11 +31,37 @@ use crate::datagram::{self, RecvBuf};
 use crate::ClientArgs;
 
 pub fn run(args: &ClientArgs) -> anyhow::Result<()> {
+    let (limit, why) = datagram::max_payload(args.addr);
+    let messages = checked_messages(args, limit, why)?;
+    let mut client = Client::open(args)?;
+    if let Some(size) = args.size {
+        let data = datagram::filler(size as usize);
+        client.send(&data)?;
+        client.wait_for_reply(|reply, fit| {
+            let sent = if reply.len() == data.len() {
+                String::new()
+            } else {
+                format!(" of the {} sent", data.len())
+            };
+            format!("{} bytes{sent}{}", reply.len(), fit.note())
+        })
+    } else if !messages.is_empty() {
+        for message in &messages {
+            client.send(message)?;
+            client.wait_for_reply(show_reply)?;
+        }
+        Ok(())
+    } else {
+        send_stdin_lines(&mut client, args.addr, limit, why)
+    }
+}
+
+/// The MESSAGE arguments as bytes, once each (and --size) is known to fit in
+/// one datagram to the server (`limit` bytes, for the reason `why`). Checked
+/// before sending anything: the kernel would refuse it too (EMSGSIZE,
+/// "Message too long"), but perhaps only after earlier messages had gone out.
+fn checked_messages(args: &ClientArgs, limit: usize, why: &str) -> anyhow::Result<Vec<Vec<u8>>> {
     let addr = args.addr;
-    let (limit, why) = datagram::max_payload(addr);
-    // Refuse what cannot be one datagram before sending anything: the kernel
-    // would refuse it too (EMSGSIZE, "Message too long"), but perhaps only
-    // after earlier messages had gone out.
     if let Some(size) = args.size {
         if size > limit as u64 {
             return Err(UsageError(format!(
@@ -58,59 +84,47 @@ pub fn run(args: &ClientArgs) -> anyhow::Result<()> {
             .into());
         }
     }
+    Ok(messages)
+}
 
-    let mut client = Client::open(args)?;
-    if let Some(size) = args.size {
-        let data = datagram::filler(size as usize);
-        client.send(&data)?;
-        client.wait_for_reply(|reply, fit| {
-            let sent = if reply.len() == data.len() {
-                String::new()
-            } else {
-                format!(" of the {} sent", data.len())
-            };
-            format!("{} bytes{sent}{}", reply.len(), fit.note())
-        })
-    } else if !messages.is_empty() {
-        for message in &messages {
-            client.send(message)?;
-            client.wait_for_reply(show_reply)?;
+/// One datagram per line of stdin, sent as soon as the line is read, so the
+/// client works interactively too. The line ending is not sent.
+fn send_stdin_lines(
+    client: &mut Client,
+    addr: SocketAddr,
+    limit: usize,
+    why: &str,
+) -> anyhow::Result<()> {
+    let mut stdin = std::io::stdin().lock();
+    let mut line = Vec::new();
+    // Never read more of one line than could be sent (plus "\r\n"): a
+    // huge input without newlines must not be slurped into memory.
+    let most = limit as u64 + 2;
+    for number in 1.. {
+        line.clear();
+        let got = (&mut stdin)
+            .take(most)
+            .read_until(b'\n', &mut line)
+            .context("read stdin")?;
+        if got == 0 {
+            return Ok(());
         }
-        Ok(())
-    } else {
-        // One datagram per line, sent as soon as the line is read, so the
-        // client works interactively too. The line ending is not sent.
-        let mut stdin = std::io::stdin().lock();
-        let mut line = Vec::new();
-        // Never read more of one line than could be sent (plus "\r\n"): a
-        // huge input without newlines must not be slurped into memory.
-        let most = limit as u64 + 2;
-        for number in 1.. {
-            line.clear();
-            let got = (&mut stdin)
-                .take(most)
-                .read_until(b'\n', &mut line)
-                .context("read stdin")?;
-            if got == 0 {
-                return Ok(());
-            }
-            let ended = line.last() == Some(&b'\n');
-            if ended {
+        let ended = line.last() == Some(&b'\n');
+        if ended {
+            line.pop();
+            if line.last() == Some(&b'\r') {
                 line.pop();
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
             }
-            if line.len() > limit || (!ended && got as u64 == most) {
-                bail!(
-                    "sendto {addr}: line {number} of stdin is longer than one UDP datagram can carry: at most {limit} bytes ({why})"
-                );
-            }
-            client.send(&line)?;
-            client.wait_for_reply(show_reply)?;
         }
-        Ok(())
+        if line.len() > limit || (!ended && got as u64 == most) {
+            bail!(
+                "sendto {addr}: line {number} of stdin is longer than one UDP datagram can carry: at most {limit} bytes ({why})"
+            );
+        }
+        client.send(&line)?;
+        client.wait_for_reply(show_reply)?;
     }
+    Ok(())
 }
 
 /// The bytes of a command-line argument. On Unix, `execve` hands a program
