@@ -14,6 +14,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use blackbox::{program, see, step, Conn, Program};
+
+mod support;
 use predicates::prelude::*;
 
 fn tcp_echo() -> Program {
@@ -435,33 +437,10 @@ fn holds_10000_open_connections_and_still_echoes() {
     // Declared before the server, so that it is dropped after it: the
     // server is stopped first, and a server that mishandles the clients'
     // closes (spinning on an empty recv) never sees 10,000 of them at once.
-    let mut idle: Vec<TcpStream> = Vec::with_capacity(CLIENTS);
+    let mut idle: Vec<TcpStream>;
     let server = tcp_echo().start_server(["server", "--bind", "127.0.0.1:0", "--quiet"]);
-    step(format!(
-        "open {CLIENTS} connections one after another, keeping each open (at most {BUDGET:?} for all)"
-    ));
     let not_accepted = "Connections the server does not accept wait in its listen backlog; once the backlog is full the kernel drops new attempts and the client retries after 1 s, 3 s, 7 s… Hint: listen with a large backlog (the reference uses listen(4096); listen(5) or Python's default of 128 are too small for 10,000 clients arriving at once), accept in a loop that does nothing else, and raise the server's open-file limit (ulimit -n; in Python resource.setrlimit(RLIMIT_NOFILE, (hard, hard))): a server out of descriptors stops accepting. (A server that serves one client at a time accepts nobody else while the first stays connected: see serves_a_second_client_while_the_first_stays_open.)";
-    let started = Instant::now();
-    for i in 0..CLIENTS {
-        let left = BUDGET.saturating_sub(started.elapsed());
-        if left.is_zero() {
-            panic!(
-                "opened only {i} of {CLIENTS} connections in {BUDGET:?}: the server accepts too slowly.\n{not_accepted}"
-            );
-        }
-        match TcpStream::connect_timeout(&server.addr, left) {
-            Ok(stream) => idle.push(stream),
-            Err(err) => panic!(
-                "opened {i} connections that stay open; connection {} failed after {:?}: {err}.\n{not_accepted}",
-                i + 1,
-                started.elapsed()
-            ),
-        }
-    }
-    step(format!(
-        "all {CLIENTS} connections open after {:?}",
-        started.elapsed()
-    ));
+    idle = support::open_idle(server.addr, CLIENTS, BUDGET, not_accepted);
     // With all of them still open, a new client is echoed.
     let out = tcp_echo().run(["client", &server.addr.to_string(), "and one more"], b"");
     out.assert_stdout(
@@ -470,19 +449,5 @@ fn holds_10000_open_connections_and_still_echoes() {
         "raise the open-file limit (ulimit -n), and do not cap clients at a thread pool's size",
     );
     // The idle ones are still served too: the first and the last.
-    for i in [0, CLIENTS - 1] {
-        let stream = &mut idle[i];
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        step(format!("idle connection {i}: send `ping`"));
-        stream.write_all(b"ping").expect("send");
-        let mut echo = [0u8; 4];
-        if let Err(err) = stream.read_exact(&mut echo) {
-            panic!(
-                "with {CLIENTS} connections open, idle connection {i} sent `ping` and got no echo within 10 s ({err}).\nHint: every accepted client must be served, however many there are."
-            );
-        }
-        assert_eq!(&echo, b"ping", "idle connection {i} sent `ping`");
-    }
+    support::ping_idle(&mut idle, &[0, CLIENTS - 1]);
 }

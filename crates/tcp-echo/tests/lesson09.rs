@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use blackbox::{program, see, step, Conn, Program, Server};
 
+mod support;
+
 fn tcp_echo() -> Program {
     program!("tcp-echo")
 }
@@ -123,51 +125,15 @@ fn holds_10000(model: &str) {
         return;
     }
     let server = start(model, &["--quiet"]);
-    step(format!(
-        "open {CLIENTS} connections one after another, keeping each open (at most {BUDGET:?} for all)"
-    ));
     let hint = "listen with a large backlog (listen(4096)), accept until accept says WouldBlock (one readiness report can stand for many waiting clients), and raise the open-file limit (RLIMIT_NOFILE): a server out of descriptors stops accepting";
-    let started = Instant::now();
-    let mut idle: Vec<TcpStream> = Vec::with_capacity(CLIENTS);
-    for i in 0..CLIENTS {
-        let left = BUDGET.saturating_sub(started.elapsed());
-        if left.is_zero() {
-            panic!("opened only {i} of {CLIENTS} connections in {BUDGET:?}.\nHint: {hint}");
-        }
-        match TcpStream::connect_timeout(&server.addr, left) {
-            Ok(stream) => idle.push(stream),
-            Err(err) => panic!(
-                "opened {i} connections that stay open; connection {} failed after {:?}: {err}.\nHint: {hint}",
-                i + 1,
-                started.elapsed()
-            ),
-        }
-    }
-    step(format!(
-        "all {CLIENTS} connections open after {:?}",
-        started.elapsed()
-    ));
+    let mut idle = support::open_idle(server.addr, CLIENTS, BUDGET, &format!("Hint: {hint}"));
     let mut newcomer = Conn::connect_named(server.addr, "a newcomer");
     newcomer.send(b"and one more");
     newcomer.expect(
         b"and one more",
         &format!("with {CLIENTS} idle connections open, a new client must be served: {hint}"),
     );
-    for i in [0, CLIENTS / 2, CLIENTS - 1] {
-        let stream = &mut idle[i];
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        step(format!("idle connection {i}: send `ping`"));
-        stream.write_all(b"ping").expect("send");
-        let mut echo = [0u8; 4];
-        if let Err(err) = stream.read_exact(&mut echo) {
-            panic!(
-                "with {CLIENTS} connections open, idle connection {i} sent `ping` and got no echo within 10 s ({err}).\nHint: every accepted client must be served, however many there are."
-            );
-        }
-        assert_eq!(&echo, b"ping", "idle connection {i} sent `ping`");
-    }
+    support::ping_idle(&mut idle, &[0, CLIENTS / 2, CLIENTS - 1]);
 }
 
 #[test]
