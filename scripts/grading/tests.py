@@ -212,6 +212,48 @@ def run_lesson(root, env, packages, lesson, tests, progress, own_store=None, fin
     store (target/nextest), for a grading that runs beside another.
     finished(name, status, reason): called as each test ends (its nextest
     status line and the first line of its reason), while the lesson runs."""
+    config, store = nextest_store(root, env, own_store)
+    junit = os.path.join(store, "junit.xml")
+    binaries = sorted({t.binary_id for t in tests})
+    filterset = " | ".join(f"binary_id({b})" for b in binaries)
+    # Failure output at once, in the log: each failed test's reason is known
+    # the moment it ends (the JUnit file comes only at the end).
+    cmd = ["cargo", "nextest", "run", *config, "--profile", PROFILE, *package_args(packages),
+           "--no-fail-fast", "--failure-output", "immediate", "-E", filterset]
+    log_path = os.path.join(store, f"lesson{lesson:02d}.log")
+    started = time.monotonic()
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.PIPE, text=True,
+                                errors="replace", start_new_session=True)
+        status = StatusReader(proc, log, finished)
+        reader = threading.Thread(target=status.read, daemon=True)
+        reader.start()
+        stopped = wait_with_progress(proc, lambda: len(status.seen), len(tests), lesson,
+                                     progress, started)
+        reader.join(timeout=5)
+    elapsed = time.monotonic() - started
+    results = read_junit(junit) if os.path.exists(junit) else {}
+    if not results and not status.seen and proc.returncode not in (0, 100):
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            detail = f.read()[-6000:]
+        raise GradingError(f"lesson {lesson}: cargo nextest run failed (exit {proc.returncode}) "
+                           f"before running any test; its output is above and in {log_path}",
+                           detail)
+    where = ("this test never ran: the grading run of this lesson was stopped "
+             f"after {LESSON_CEILING} s" if stopped else
+             "this test never ran (the test run ended before it; see "
+             f"{os.path.relpath(log_path, root)})")
+    for test in tests:
+        record_outcome(test, results, status.seen, where)
+    return elapsed
+
+
+def nextest_store(root, env, own_store):
+    """([nextest's extra arguments], the folder its JUnit file and our log go
+    to): nextest's own store under the target folder, or `own_store` through a
+    copy of the workspace's settings with the store moved. The folder exists
+    and holds no JUnit file of an earlier run."""
     config = []
     if own_store is None:
         store = os.path.join(target_dir(root, env), "nextest", PROFILE)
@@ -225,114 +267,104 @@ def run_lesson(root, env, packages, lesson, tests, progress, own_store=None, fin
             f.write(f"{settings}\n[store]\ndir = {json.dumps(own_store)}\n")
         config = ["--config-file", path]
         store = os.path.join(own_store, PROFILE)
-    junit = os.path.join(store, "junit.xml")
     os.makedirs(store, exist_ok=True)
     try:
-        os.remove(junit)
+        os.remove(os.path.join(store, "junit.xml"))
     except FileNotFoundError:
         pass
-    binaries = sorted({t.binary_id for t in tests})
-    filterset = " | ".join(f"binary_id({b})" for b in binaries)
-    # Failure output at once, in the log: each failed test's reason is known
-    # the moment it ends (the JUnit file comes only at the end).
-    cmd = ["cargo", "nextest", "run", *config, "--profile", PROFILE, *package_args(packages),
-           "--no-fail-fast", "--failure-output", "immediate", "-E", filterset]
-    log_path = os.path.join(store, f"lesson{lesson:02d}.log")
-    seen = {}
-    state = {"done": 0}
-    started = time.monotonic()
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=subprocess.PIPE, text=True,
-                                errors="replace", start_new_session=True)
+    return config, store
 
-        def tell(pending):
-            if finished and pending:
-                name, status, stderr = pending
-                word = {"PASS": "passed", "LEAK": "passed", "TIMEOUT": "timeout"}.get(status, "failed")
-                try:
-                    finished(name, word, "" if word == "passed" else reason_line(stderr, status))
-                except Exception as err:  # never let a reader of the progress stop grading
-                    print(f"warning: the progress record: {err}", file=sys.stderr)
 
-        def read_status():
-            pending = None      # (name, status, the stderr lines after it)
-            section = None
-            for line in proc.stderr:
-                try:
-                    log.write(line)
-                    # Flushed line by line: the log is read while the lesson runs.
-                    log.flush()
-                except ValueError:  # the log was closed: grading was interrupted
-                    return
-                match = STATUS_LINE.match(line)
-                if match and match.group(1) not in ("SLOW", "TERMINATING", "START", "RETRY"):
-                    tell(pending)
-                    status, seconds, binary_id, name = match.groups()
-                    seen[(binary_id, name)] = (status, float(seconds))
-                    state["done"] = len(seen)
-                    pending, section = (name, status, ""), None
-                    if status in ("PASS", "LEAK"):
-                        tell(pending)
-                        pending = None
-                elif pending and line.strip() in ("stdout ───", "stderr ───"):
-                    section = line.strip().split()[0]
-                elif pending and section == "stderr" and (line.startswith("    ") or not line.strip()):
-                    pending = (pending[0], pending[1], pending[2] + line[4:])
-                elif pending and line.strip() and not line.startswith("    "):
-                    tell(pending)
-                    pending, section = None, None
-            tell(pending)
+class StatusReader:
+    """Reads nextest's stderr while the lesson runs: copies it into the log
+    (flushed line by line: the log is read while the lesson runs), keeps each
+    test's status line in `seen` ({(binary id, name): (status, seconds)}), and
+    tells `finished` of each test as it ends, with the first line of the
+    reason nextest printed under it."""
 
-        reader = threading.Thread(target=read_status, daemon=True)
-        reader.start()
-        stopped = False
-        last = started
-        while True:
+    def __init__(self, proc, log, finished):
+        self.proc, self.log, self.finished = proc, log, finished
+        self.seen = {}
+
+    def tell(self, pending):
+        if self.finished and pending:
+            name, status, stderr = pending
+            word = {"PASS": "passed", "LEAK": "passed", "TIMEOUT": "timeout"}.get(status, "failed")
             try:
-                proc.wait(timeout=0.25)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            now = time.monotonic()
-            if now - started > LESSON_CEILING:
-                stopped = True
-                _kill_group(proc)
-            if now - last >= PROGRESS_EVERY:
-                last = now
-                progress(lesson, state["done"], len(tests), now - started)
-        reader.join(timeout=5)
-    elapsed = time.monotonic() - started
-    results = read_junit(junit) if os.path.exists(junit) else {}
-    if not results and not seen and proc.returncode not in (0, 100):
-        with open(log_path, encoding="utf-8", errors="replace") as f:
-            detail = f.read()[-6000:]
-        raise GradingError(f"lesson {lesson}: cargo nextest run failed (exit {proc.returncode}) "
-                           f"before running any test; its output is above and in {log_path}",
-                           detail)
-    for test in tests:
-        key = (test.binary_id, test.name)
-        if key in results:
-            test.status, test.duration, test.message = results[key]
-        elif key in seen:
-            # No JUnit entry (the run was cut short): nextest's status line.
-            status, seconds = seen[key]
-            test.status = {"PASS": "passed", "TIMEOUT": "timeout"}.get(status, "failed")
-            test.duration = seconds
-            test.message = "" if test.passed else f"nextest reported {status}"
-        else:
-            test.status = "not run"
-            test.message = ("this test never ran: the grading run of this lesson was stopped "
-                            f"after {LESSON_CEILING} s" if stopped else
-                            "this test never ran (the test run ended before it; see "
-                            f"{os.path.relpath(log_path, root)})")
-        if test.status == "timeout":
-            so_far = test.message
-            test.message = (f"stopped after {test.duration:.0f} s, its time limit: the test was "
-                            "still waiting for the program (no answer, or too slow)")
-            if so_far:
-                test.message += "\n\nwhat the test had printed when it was stopped:\n" + so_far
-    return elapsed
+                self.finished(name, word, "" if word == "passed" else reason_line(stderr, status))
+            except Exception as err:  # never let a reader of the progress stop grading
+                print(f"warning: the progress record: {err}", file=sys.stderr)
+
+    def read(self):
+        pending = None      # (name, status, the stderr lines after it)
+        section = None
+        for line in self.proc.stderr:
+            try:
+                self.log.write(line)
+                self.log.flush()
+            except ValueError:  # the log was closed: grading was interrupted
+                return
+            match = STATUS_LINE.match(line)
+            if match and match.group(1) not in ("SLOW", "TERMINATING", "START", "RETRY"):
+                self.tell(pending)
+                status, seconds, binary_id, name = match.groups()
+                self.seen[(binary_id, name)] = (status, float(seconds))
+                pending, section = (name, status, ""), None
+                if status in ("PASS", "LEAK"):
+                    self.tell(pending)
+                    pending = None
+            elif pending and line.strip() in ("stdout ───", "stderr ───"):
+                section = line.strip().split()[0]
+            elif pending and section == "stderr" and (line.startswith("    ") or not line.strip()):
+                pending = (pending[0], pending[1], pending[2] + line[4:])
+            elif pending and line.strip() and not line.startswith("    "):
+                self.tell(pending)
+                pending, section = None, None
+        self.tell(pending)
+
+
+def wait_with_progress(proc, done, total, lesson, progress, started):
+    """Waits for nextest, telling `progress` every PROGRESS_EVERY seconds how
+    many tests are done; past LESSON_CEILING its process group is killed.
+    Returns whether it was."""
+    stopped = False
+    last = started
+    while True:
+        try:
+            proc.wait(timeout=0.25)
+            return stopped
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.monotonic()
+        if now - started > LESSON_CEILING:
+            stopped = True
+            _kill_group(proc)
+        if now - last >= PROGRESS_EVERY:
+            last = now
+            progress(lesson, done(), total, now - started)
+
+
+def record_outcome(test, results, seen, never_ran):
+    """One test's outcome: its JUnit entry, else nextest's status line (the run
+    was cut short before the JUnit file), else `never_ran`; a timeout says so
+    first, then what the test had printed."""
+    key = (test.binary_id, test.name)
+    if key in results:
+        test.status, test.duration, test.message = results[key]
+    elif key in seen:
+        status, seconds = seen[key]
+        test.status = {"PASS": "passed", "TIMEOUT": "timeout"}.get(status, "failed")
+        test.duration = seconds
+        test.message = "" if test.passed else f"nextest reported {status}"
+    else:
+        test.status = "not run"
+        test.message = never_ran
+    if test.status == "timeout":
+        so_far = test.message
+        test.message = (f"stopped after {test.duration:.0f} s, its time limit: the test was "
+                        "still waiting for the program (no answer, or too slow)")
+        if so_far:
+            test.message += "\n\nwhat the test had printed when it was stopped:\n" + so_far
 
 
 def _kill_group(proc):
