@@ -163,7 +163,7 @@ async fn echo_loop(
         }
         // Suspends this task (and only it) while the kernel has no room:
         // no more reads from this client until it reads its echo.
-        let t = common::trace::now_ns();
+        let t = common::trace::stamp();
         if let Err(err) = stream.write_all(&buf[..n]).await {
             ends.error("send", &err);
             say_error!("send {peer}: {err}");

@@ -372,7 +372,7 @@ impl Conn {
     fn flush(&mut self) -> Flow {
         let mut sent = 0;
         while sent < self.unsent.len() {
-            let t = common::trace::now_ns();
+            let t = common::trace::stamp();
             match self.stream.write(&self.unsent[sent..]) {
                 Ok(n) => {
                     self.ends.send(t, &self.unsent[sent..sent + n]);
@@ -397,7 +397,7 @@ impl Conn {
 
     /// One `send` (it may take part, or nothing: WouldBlock).
     fn send(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let t = common::trace::now_ns();
+        let t = common::trace::stamp();
         let result = self.stream.write(bytes);
         match &result {
             Ok(n) => self.ends.send(t, &bytes[..*n]),

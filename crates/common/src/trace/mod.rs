@@ -63,6 +63,18 @@ pub fn enabled() -> bool {
     ON.load(Ordering::Relaxed)
 }
 
+/// When a call starts, for its trace event: `now_ns()` while tracing, else 0.
+/// Taken before every `send` on a program's hot path, so it must cost nothing
+/// when tracing is off (a clock read per send was about 2.5% of tcp-echo's
+/// poll server with 100 clients streaming).
+pub fn stamp() -> u64 {
+    if enabled() {
+        now_ns()
+    } else {
+        0
+    }
+}
+
 /// Start tracing to `path` (created or emptied) if there is one, and write
 /// the header line. Called once, first thing in `main`.
 pub fn start(program: &str, path: Option<&Path>) -> anyhow::Result<()> {

@@ -3,7 +3,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 
-use super::{enabled, now_ns, Event};
+use super::{enabled, stamp, Event};
 
 /// A TCP stream whose calls are traced: `read` is a recv, `write` a send,
 /// [`Traced::shutdown`] a shutdown, and dropping it a close. It derefs to
@@ -59,7 +59,7 @@ impl Traced {
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         // Stamped when called, as a send is: the peer may read the FIN
         // before this call has returned.
-        let t = if enabled() { now_ns() } else { 0 };
+        let t = stamp();
         let result = self.stream.shutdown(how);
         if enabled() {
             let how_name = match how {
@@ -95,7 +95,7 @@ impl Traced {
     }
 
     /// Record a send of `offered` bytes, of which `result` were taken.
-    /// `t`: when the call was made ([`now_ns`] before it).
+    /// `t`: when the call was made ([`stamp`] before it).
     pub fn note_send(&self, t: u64, offered: &[u8], result: &io::Result<usize>) {
         if !enabled() {
             return;
@@ -142,7 +142,7 @@ impl Read for Traced {
 
 impl Write for Traced {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let t = if enabled() { now_ns() } else { 0 };
+        let t = stamp();
         let result = self.stream.write(buf);
         self.note_send(t, buf, &result);
         result

@@ -3,10 +3,10 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
-use super::{enabled, listening, now_ns, Event};
+use super::{enabled, listening, stamp, Event};
 
 /// A UDP socket's calls, traced: `sendto` and `recvfrom` carry the peer.
-/// `t`: when the call was made ([`now_ns`] before it).
+/// `t`: when the call was made ([`stamp`] before it).
 pub fn sendto(socket: &UdpSocket, t: u64, to: SocketAddr, result: &io::Result<usize>, data: &[u8]) {
     if !enabled() {
         return;
@@ -99,7 +99,7 @@ impl TracedUdp {
 
     /// `sendto`: one datagram to `to`.
     pub fn send_to(&self, data: &[u8], to: SocketAddr) -> io::Result<usize> {
-        let t = if enabled() { now_ns() } else { 0 };
+        let t = stamp();
         let result = self.socket.send_to(data, to);
         sendto(&self.socket, t, to, &result, data);
         result
@@ -107,7 +107,7 @@ impl TracedUdp {
 
     /// `send` on a connected socket: one datagram to its peer.
     pub fn send(&self, data: &[u8]) -> io::Result<usize> {
-        let t = if enabled() { now_ns() } else { 0 };
+        let t = stamp();
         let result = self.socket.send(data);
         if enabled() {
             if let Ok(to) = self.socket.peer_addr() {
