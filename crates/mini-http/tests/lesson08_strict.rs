@@ -129,6 +129,76 @@ fn http_1_minor_versions_above_1_are_served_as_1_1() {
 }
 
 #[test]
+fn lower_case_http_version_gets_400_and_a_close() {
+    let server = serve(&[]);
+    // RFC 9112 (section 2.3): the HTTP-name `HTTP` is case-sensitive. The
+    // notes write `http/1.1`; a server that lets it through reads the
+    // request line more loosely than the programs it talks to.
+    for version in ["http/1.1", "Http/1.1"] {
+        let raw = format!("GET /echo {version}\r\nHost: x\r\n\r\n");
+        refused_and_closed(
+            &server,
+            &raw,
+            400,
+            &format!("{version} is not HTTP/1.1: the version's name is case-sensitive (RFC 9112, section 2.3), so the request line is malformed"),
+        );
+    }
+    expect_status(
+        &get(server.addr, "/echo"),
+        200,
+        "GET /echo HTTP/1.1 after the refused ones",
+        "one bad client never stops a server",
+    );
+}
+
+#[test]
+fn bare_lf_line_ends_in_a_request_head_are_accepted() {
+    let server = serve(&[]);
+    // What `nc` (or bash's /dev/tcp with echo) sends: `\n`, not `\r\n`.
+    // RFC 9112 (section 2.2) lets a server take a bare LF as a line end, and
+    // lesson 8 section 8.6 says mini-http does — in the head as in a body.
+    let mut client = Client::new(server.addr);
+    let first = "GET /echo?lf=1 HTTP/1.1\nHost: x\n\n";
+    client.send(first.as_bytes());
+    let response = client.response(first);
+    expect_status(
+        &response,
+        200,
+        first,
+        "a bare LF ends a head line and an empty line ends the head (RFC 9112, section 2.2)",
+    );
+    assert!(
+        response.text().contains("lf = 1"),
+        "sent {first:?}; the body should list `lf = 1`, got:\n{}",
+        response.show()
+    );
+    // The same connection: a body right after the LF-only empty line,
+    // Content-Length bytes long, and the request after it its own.
+    let second = "POST /echo HTTP/1.1\nHost: x\nContent-Length: 5\n\nhello";
+    client.send(second.as_bytes());
+    let response = client.response(second);
+    expect_status(
+        &response,
+        200,
+        second,
+        "the body starts right after the empty line `\\n` and is Content-Length bytes long",
+    );
+    assert!(
+        response.text().contains("hello"),
+        "sent {second:?}; the body `hello` should come back, got:\n{}",
+        response.show()
+    );
+    let third = "GET /echo?third=3 HTTP/1.1\nHost: x\nConnection: close\n\n";
+    client.send(third.as_bytes());
+    let response = client.response(third);
+    assert!(
+        response.status == 200 && response.text().contains("third = 3"),
+        "sent {third:?} on the same connection after the POST; expected 200 with `third = 3`, got:\n{}",
+        response.show()
+    );
+}
+
+#[test]
 fn chunked_trailer_never_swallows_the_next_request() {
     let server = serve(&[]);
     // The last chunk, then a bare LF: the trailer section is over (a bare
