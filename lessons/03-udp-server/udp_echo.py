@@ -106,16 +106,7 @@ def client(args, usage):
     host = socket.inet_ntop(family, socket.inet_pton(family, host))  # as recvfrom will write it
     addr, where = (host, port), show_addr((host, port))
     limit, why = max_payload(family, host)
-    # Refuse what cannot be one datagram before sending anything (the kernel would say EMSGSIZE).
-    if args.size is not None:
-        if args.messages:
-            usage("--size sends one datagram of filler; give it no MESSAGE")
-        if args.size > limit:
-            usage(f"--size {args.size}: one UDP datagram to {where} carries at most {limit} bytes ({why})")
-    for message in args.messages:
-        if len(message) > limit:
-            usage(f"a MESSAGE of {len(message)} bytes cannot be one UDP datagram to {where}: "
-                  f"the most is {limit} bytes ({why})")
+    refuse_oversized(args, usage, where, limit, why)
 
     try:
         sock = socket.socket(family, socket.SOCK_DGRAM)  # no bind: the first sendto picks a port
@@ -127,70 +118,90 @@ def client(args, usage):
         fail(f"{'connect' if args.connect else 'socket'} {where}", err)
     sock = traced_udp(sock)  # --trace: each sendto and recvfrom
 
-    def ask(data, show):
-        """Send data as one datagram and print the reply from addr, or fail when the time is up."""
-        # region: sendto — one datagram: sock.send(data) when --connect, else sock.sendto(data, addr); a failure is `fail("sendto ADDR", err)`
-        try:
-            sock.send(data) if args.connect else sock.sendto(data, addr)
-        except OSError as err:
-            fail(f"{'send' if args.connect else 'sendto'} {where}", err)
-        # endregion: sendto
-        # region: wait-for-reply — until one deadline: settimeout(time left), recv_datagram; socket.timeout ends with fail(timeout: …); a datagram not from addr is logged `ignored …` and skipped; log `reply from ADDR: …`
-        # One deadline per request: a timeout set afresh for each recvfrom would
-        # let a stream of stray datagrams keep us waiting forever.
-        deadline = time.monotonic() + args.timeout / 1000
-        too_late = f"timeout: no reply from {where} within {args.timeout} ms"  # and nothing is resent
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                fail(too_late)
-            sock.settimeout(left)
-            try:
-                reply, peer, note = recv_datagram(sock, args.buf_size)
-            except socket.timeout:
-                fail(too_late)
-            except OSError as err:
-                if isinstance(err, ConnectionResetError) and not args.connect:
-                    continue  # Windows reports ICMP errors to unconnected sockets too; Linux does not
-                fail(f"{'recv' if args.connect else 'recvfrom'} {where}", err)
-            if peer[:2] != addr:
-                # Anyone may send to an unconnected UDP socket: only ADDR, IP and port, is the reply.
-                log(f"ignored {len(reply)} bytes from {show_addr(peer)}: not from {where}")
-                continue
-            log(f"reply from {where}: {show(reply, note)}")
-            return
-        # endregion: wait-for-reply
-
-    def as_text(reply, note):
-        return show_bytes(reply) + note
-
     if args.size is not None:
         data = (FILLER * (args.size // len(FILLER) + 1))[:args.size]
 
         def as_size(reply, note):  # "1024 bytes of the 2000 sent": the server's buffer cut it
             sent = "" if len(reply) == len(data) else f" of the {len(data)} sent"
             return f"{len(reply)} bytes{sent}{note}"
-        ask(data, as_size)
+        ask(sock, args, addr, data, as_size)
     elif args.messages:
         for message in args.messages:
-            ask(message, as_text)
+            ask(sock, args, addr, message, as_text)
     else:
-        # One datagram per line, without its line ending, sent as soon as it is read.
-        number = 0
-        while True:
-            try:
-                line = sys.stdin.buffer.readline(limit + 2)  # never more than a datagram plus "\r\n"
-            except OSError as err:
-                fail("read stdin", err)
-            if not line:
-                break
-            number += 1
-            line = line[:-1].removesuffix(b"\r") if line.endswith(b"\n") else line
-            if len(line) > limit:
-                fail(f"sendto {where}: line {number} of stdin is longer than one UDP datagram "
-                     f"can carry: at most {limit} bytes ({why})")
-            ask(line, as_text)
+        send_stdin_lines(sock, args, addr, limit, why)
     sock.close()
+
+
+def refuse_oversized(args, usage, where, limit, why):
+    """Refuse what cannot be one datagram before sending anything (the kernel would say EMSGSIZE)."""
+    if args.size is not None:
+        if args.messages:
+            usage("--size sends one datagram of filler; give it no MESSAGE")
+        if args.size > limit:
+            usage(f"--size {args.size}: one UDP datagram to {where} carries at most {limit} bytes ({why})")
+    for message in args.messages:
+        if len(message) > limit:
+            usage(f"a MESSAGE of {len(message)} bytes cannot be one UDP datagram to {where}: "
+                  f"the most is {limit} bytes ({why})")
+
+
+def send_stdin_lines(sock, args, addr, limit, why):
+    """One datagram per line, without its line ending, sent as soon as it is read."""
+    number = 0
+    while True:
+        try:
+            line = sys.stdin.buffer.readline(limit + 2)  # never more than a datagram plus "\r\n"
+        except OSError as err:
+            fail("read stdin", err)
+        if not line:
+            break
+        number += 1
+        line = line[:-1].removesuffix(b"\r") if line.endswith(b"\n") else line
+        if len(line) > limit:
+            fail(f"sendto {show_addr(addr)}: line {number} of stdin is longer than one UDP datagram "
+                 f"can carry: at most {limit} bytes ({why})")
+        ask(sock, args, addr, line, as_text)
+
+
+def as_text(reply, note):
+    return show_bytes(reply) + note
+
+
+def ask(sock, args, addr, data, show):
+    """Send data as one datagram to addr and print the reply from addr, or fail when the time is up."""
+    where = show_addr(addr)
+    # region: sendto — one datagram: sock.send(data) when --connect, else sock.sendto(data, addr); a failure is `fail("sendto ADDR", err)`
+    try:
+        sock.send(data) if args.connect else sock.sendto(data, addr)
+    except OSError as err:
+        fail(f"{'send' if args.connect else 'sendto'} {where}", err)
+    # endregion: sendto
+    # region: wait-for-reply — until one deadline: settimeout(time left), recv_datagram; socket.timeout ends with fail(timeout: …); a datagram not from addr is logged `ignored …` and skipped; log `reply from ADDR: …`
+    # One deadline per request: a timeout set afresh for each recvfrom would
+    # let a stream of stray datagrams keep us waiting forever.
+    deadline = time.monotonic() + args.timeout / 1000
+    too_late = f"timeout: no reply from {where} within {args.timeout} ms"  # and nothing is resent
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            fail(too_late)
+        sock.settimeout(left)
+        try:
+            reply, peer, note = recv_datagram(sock, args.buf_size)
+        except socket.timeout:
+            fail(too_late)
+        except OSError as err:
+            if isinstance(err, ConnectionResetError) and not args.connect:
+                continue  # Windows reports ICMP errors to unconnected sockets too; Linux does not
+            fail(f"{'recv' if args.connect else 'recvfrom'} {where}", err)
+        if peer[:2] != addr:
+            # Anyone may send to an unconnected UDP socket: only ADDR, IP and port, is the reply.
+            log(f"ignored {len(reply)} bytes from {show_addr(peer)}: not from {where}")
+            continue
+        log(f"reply from {where}: {show(reply, note)}")
+        return
+    # endregion: wait-for-reply
 
 
 # ----------------------------------------------------------------------- main
