@@ -351,6 +351,44 @@ fn port_in_use_is_an_error_with_exit_status_1() {
 }
 
 #[test]
+fn server_restarts_on_its_port_while_an_old_client_is_still_connected() {
+    section("when-things-fail");
+    let mut first = tcp_echo().start_server(["server", "--bind", "127.0.0.1:0"]);
+    let addr = first.addr.to_string();
+    let mut old = Conn::connect_named(first.addr, "old client");
+    old.send(b"before");
+    old.expect(b"before", "");
+    step("stop the server (SIGKILL to its process group) while the old client stays connected");
+    first.kill();
+    // The kernel closes the dead server's sockets: the listener at once,
+    // the connection with a FIN. The old client does not close its end, so
+    // the server's end of that connection waits in FIN_WAIT_2 (TIME_WAIT
+    // after a close) and still holds the port.
+    old.expect_close("the server was stopped: the kernel closes its end of the connection (FIN)");
+    step(format!(
+        "start the server again at once on {addr}, the old client still connected"
+    ));
+    let mut again = tcp_echo().start(["server", "--bind", &addr]);
+    let first_line = again.next_line(Duration::from_secs(10));
+    if first_line.as_deref() != Some(format!("listening on {addr}").as_str()) {
+        let _ = again.wait_exit(Duration::from_millis(500));
+        panic!(
+            "stopped the server while a client was still connected, then started `server --bind {addr}` again at once; expected its first stdout line `listening on {addr}`, got {}; its stderr: {:?}\nHint: the old connection still holds port {} (its server end is in FIN_WAIT_2, later TIME_WAIT, for up to a minute). Set SO_REUSEADDR on the listening socket before bind, as every server here does (lesson 6, \"TIME_WAIT, and why SO_REUSEADDR exists\"; Python's socket.create_server sets it too).",
+            first_line.map_or("no line".to_string(), |l| format!("{l:?}")),
+            again.stderr_text(),
+            first.addr.port()
+        );
+    }
+    let out = tcp_echo().run(["client", &addr, "after the restart"], b"");
+    out.assert_stdout(
+        b"after the restart\n",
+        "restarted the server on the port its old connection still holds, then sent \"after the restart\"",
+        "the restarted server serves new clients on its old port",
+    );
+    drop(old);
+}
+
+#[test]
 fn connection_refused_is_an_error_with_exit_status_1() {
     section("when-things-fail");
     let addr = blackbox::closed_port_addr().to_string();
