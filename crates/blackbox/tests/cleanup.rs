@@ -223,12 +223,10 @@ fn victim_waits_while_its_program_prints() {
     thread::sleep(Duration::from_secs(30));
 }
 
+/// The victim test process, run on its own: its stdout's lines as they come,
+/// and its whole stderr (the report) once it has ended.
 #[cfg(target_os = "linux")]
-#[test]
-fn a_test_stopped_by_sigterm_reports_what_its_program_printed() {
-    // The grader's time limit stops a test with SIGTERM: no panic, so the
-    // panic hook prints nothing; the report must come anyway, bounded, and
-    // the program must die with the test process.
+fn start_sigterm_victim() -> (Victim, mpsc::Receiver<String>, thread::JoinHandle<String>) {
     let exe = std::env::current_exe().expect("current_exe");
     let child = Command::new(exe)
         .args([
@@ -258,8 +256,14 @@ fn a_test_stopped_by_sigterm_reports_what_its_program_printed() {
         let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut all);
         all
     });
+    (victim, lines, report)
+}
+
+/// The pid of the victim's program, from its `pid N` line (within 15 s).
+#[cfg(target_os = "linux")]
+fn victims_program(lines: &mpsc::Receiver<String>) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(15);
-    let pid: u32 = loop {
+    loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match lines.recv_timeout(left) {
             Ok(line) => {
@@ -268,12 +272,22 @@ fn a_test_stopped_by_sigterm_reports_what_its_program_printed() {
                     .rsplit_once("pid ")
                     .and_then(|(_, p)| p.trim().parse().ok())
                 {
-                    break pid;
+                    return pid;
                 }
             }
             Err(_) => panic!("the victim test process did not print its program's pid within 15 s"),
         }
-    };
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_test_stopped_by_sigterm_reports_what_its_program_printed() {
+    // The grader's time limit stops a test with SIGTERM: no panic, so the
+    // panic hook prints nothing; the report must come anyway, bounded, and
+    // the program must die with the test process.
+    let (mut victim, lines, report) = start_sigterm_victim();
+    let pid = victims_program(&lines);
     // Let the program print a good many lines first.
     thread::sleep(Duration::from_millis(300));
     // SAFETY: kill(2) on the victim's pid, which we hold unreaped.

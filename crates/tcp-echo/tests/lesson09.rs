@@ -406,6 +406,51 @@ fn async_stops_reading_from_a_client_that_never_reads() {
 
 // ------------------------------------------------------------------- floods
 
+/// Client A's writer: 64 KiB writes without pause until `stop`.
+fn flood(mut stream: TcpStream, stop: Arc<AtomicBool>) -> thread::JoinHandle<()> {
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
+    thread::spawn(move || {
+        let chunk = blackbox::random_bytes(64 << 10, 4);
+        while !stop.load(Ordering::SeqCst) {
+            match stream.write(&chunk) {
+                Ok(_) => {}
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return,
+            }
+        }
+    })
+}
+
+/// Client A's reader: reads the echo until `stop`, adding its bytes to `echoed`.
+fn count_echoes(
+    mut stream: TcpStream,
+    stop: Arc<AtomicBool>,
+    echoed: Arc<AtomicU64>,
+) -> thread::JoinHandle<()> {
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+    thread::spawn(move || {
+        let mut buf = vec![0u8; 64 << 10];
+        while !stop.load(Ordering::SeqCst) {
+            match stream.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    echoed.fetch_add(n as u64, Ordering::SeqCst);
+                }
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return,
+            }
+        }
+    })
+}
+
 fn flood_does_not_starve_others(model: &str) {
     section("what-the-tests-check");
     // One byte per recv: the server, not the flooding client, is the
@@ -416,48 +461,12 @@ fn flood_does_not_starve_others(model: &str) {
     let stop = Arc::new(AtomicBool::new(false));
     let echoed = Arc::new(AtomicU64::new(0));
     step("client A: send 64 KiB writes without pause from one thread, read the echo on another");
-    let sender = {
-        let mut stream = flooder.try_clone().expect("clone");
-        let stop = Arc::clone(&stop);
-        let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
-        thread::spawn(move || {
-            let chunk = blackbox::random_bytes(64 << 10, 4);
-            while !stop.load(Ordering::SeqCst) {
-                match stream.write(&chunk) {
-                    Ok(_) => {}
-                    Err(err)
-                        if matches!(
-                            err.kind(),
-                            ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                        ) => {}
-                    Err(_) => return,
-                }
-            }
-        })
-    };
-    let reader = {
-        let mut stream = flooder.try_clone().expect("clone");
-        let stop = Arc::clone(&stop);
-        let echoed = Arc::clone(&echoed);
-        let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-        thread::spawn(move || {
-            let mut buf = vec![0u8; 64 << 10];
-            while !stop.load(Ordering::SeqCst) {
-                match stream.read(&mut buf) {
-                    Ok(0) => return,
-                    Ok(n) => {
-                        echoed.fetch_add(n as u64, Ordering::SeqCst);
-                    }
-                    Err(err)
-                        if matches!(
-                            err.kind(),
-                            ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                        ) => {}
-                    Err(_) => return,
-                }
-            }
-        })
-    };
+    let sender = flood(flooder.try_clone().expect("clone"), Arc::clone(&stop));
+    let reader = count_echoes(
+        flooder.try_clone().expect("clone"),
+        Arc::clone(&stop),
+        Arc::clone(&echoed),
+    );
     let finish = |stop: &AtomicBool| {
         stop.store(true, Ordering::SeqCst);
         let _ = flooder.shutdown(Shutdown::Both);
