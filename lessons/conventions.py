@@ -160,7 +160,7 @@ def tcp_connect(addr):
     try:
         sock.connect((host, port))
     except OSError as err:
-        trace_event("error", "tcp", None, show_addr((host, port)), **_error_fields("connect", err))
+        trace_event("error", "tcp", None, show_addr((host, port)), **error_fields("connect", err))
         fail(f"connect {show_addr((host, port))}", err)
     return traced_tcp(sock, "connect")
 
@@ -260,7 +260,7 @@ def trace_event(ev, proto, local, peer, **fields):
             pass  # a trace never brings a program down
 
 
-def _error_fields(op, err):
+def error_fields(op, err):
     fields = {"op": op, "error": reason(err)}
     if isinstance(err, OSError) and err.errno is not None:
         fields["errno"] = err.errno
@@ -291,17 +291,25 @@ class Traced:
     def _call(self, op, fn, *args):
         try:
             return fn(*args)
+        except (BlockingIOError, InterruptedError):
+            raise  # a non-blocking socket's "not now" (WouldBlock), or EINTR: no event
         except socket.timeout:
             trace_event("timeout", "tcp", self._local, self._peer, op=op)
             raise
         except OSError as err:
-            trace_event("error", "tcp", self._local, self._peer, **_error_fields(op, err))
+            trace_event("error", "tcp", self._local, self._peer, **error_fields(op, err))
             raise
 
     def recv(self, size, *flags):
         data = self._call("recv", self._sock.recv, size, *flags)
         trace_event("recv", "tcp", self._local, self._peer, asked=size, data=data)
         return data
+
+    def recv_into(self, buffer, nbytes=0, *flags):
+        n = self._call("recv", self._sock.recv_into, buffer, nbytes, *flags)
+        asked = nbytes or len(buffer)
+        trace_event("recv", "tcp", self._local, self._peer, asked=asked, data=bytes(buffer[:n]))
+        return n
 
     def send(self, data, *flags):
         t = time.monotonic_ns()  # a send is stamped when called
@@ -346,7 +354,7 @@ class TracedUdp:
             trace_event("timeout", "udp", self._local(), peer, op=op)
             raise
         except OSError as err:
-            trace_event("error", "udp", self._local(), peer, **_error_fields(op, err))
+            trace_event("error", "udp", self._local(), peer, **error_fields(op, err))
             raise
 
     def bind(self, addr):

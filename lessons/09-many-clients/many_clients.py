@@ -39,7 +39,8 @@ for _folder in (HERE, os.path.join(HERE, "..", "01-tcp-transfer"),
         break
 import tcp_echo as lesson1  # noqa: E402
 from conventions import (byte_count, listen_and_announce, log, parse_addr,  # noqa: E402
-                         positive, show_addr, warn, add_trace_arg, start_trace)
+                         positive, show_addr, warn, add_trace_arg, start_trace,
+                         error_fields, trace_event, traced_tcp)
 
 # Echo bytes one client may have waiting to be sent; past this we stop
 # reading from it until it reads its echo (backpressure).
@@ -118,7 +119,7 @@ def accept_all(listener, selector, where):
                 return  # reported again next turn; some may have closed by then
             continue
         sock.setblocking(False)
-        conn = Conn(sock, show_addr(addr))
+        conn = Conn(traced_tcp(sock, "accept"), show_addr(addr))
         log(f"connected {conn.peer}")
         selector.register(sock, selectors.EVENT_READ, conn)
 
@@ -198,9 +199,14 @@ def serve_async(args):
     async def client(reader, writer):
         peer = show_addr(writer.get_extra_info("peername"))
         log(f"connected {peer}")
+        ends = (show_addr(writer.get_extra_info("sockname")), peer)
+        trace_event("accept", "tcp", *ends)
+        if args.trace:
+            reader, writer = TracedReader(reader, ends, args.buf_size), TracedWriter(writer, ends)
         try:
             await echo_task(reader, writer, peer, args.buf_size, args.quiet)
         finally:
+            trace_event("close", "tcp", *ends)
             writer.close()
             finished[0] += 1
             if args.max_clients and finished[0] >= args.max_clients:
@@ -222,6 +228,37 @@ def serve_async(args):
             await server.serve_forever()
 
     asyncio.run(main())
+
+
+class TracedReader:
+    """An asyncio StreamReader whose reads are traced (--trace): the stream
+    has no socket calls of its own to wrap, so each read is one `recv` event."""
+
+    def __init__(self, reader, ends, asked):
+        self._reader, self._ends, self._asked = reader, ends, asked
+
+    async def read(self, n):
+        try:
+            data = await self._reader.read(n)
+        except OSError as err:
+            trace_event("error", "tcp", *self._ends, **error_fields("recv", err))
+            raise
+        trace_event("recv", "tcp", *self._ends, asked=self._asked, data=data)
+        return data
+
+
+class TracedWriter:
+    """An asyncio StreamWriter whose writes are traced as `send` events."""
+
+    def __init__(self, writer, ends):
+        self._writer, self._ends = writer, ends
+
+    def write(self, data):
+        trace_event("send", "tcp", *self._ends, data=bytes(data))
+        self._writer.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._writer, name)
 
 
 async def echo_task(reader, writer, peer, buf_size, quiet):
