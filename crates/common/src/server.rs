@@ -44,6 +44,20 @@ pub fn listen_and_announce(bind: SocketAddr) -> anyhow::Result<TcpListener> {
     Ok(listener)
 }
 
+/// [`listen_and_announce`], then make the listener non-blocking, for an
+/// event loop (`tcp-echo --model poll` and `--model async`): returns it with
+/// the address it is bound to.
+pub fn listen_nonblocking(bind: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = listen_and_announce(bind)?;
+    let local = listener
+        .local_addr()
+        .with_context(|| format!("getsockname {bind}"))?;
+    listener
+        .set_nonblocking(true)
+        .with_context(|| format!("set non-blocking {local}"))?;
+    Ok((listener, local))
+}
+
 /// Accept clients forever, running `serve(stream, peer)` for each on a thread
 /// of its own. Never returns: the process ends by a signal, or with status 0
 /// after `max_clients` disconnections.
@@ -100,8 +114,10 @@ where
     }
 }
 
-/// EMFILE or ENFILE: this process, or the whole system, is out of descriptors.
-fn is_out_of_descriptors(err: &std::io::Error) -> bool {
+/// EMFILE or ENFILE: this process, or the whole system, is out of
+/// descriptors. An accept loop that sees it keeps the client waiting in the
+/// backlog and tries again once some connections have closed.
+pub fn is_out_of_descriptors(err: &std::io::Error) -> bool {
     #[cfg(unix)]
     {
         matches!(err.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))

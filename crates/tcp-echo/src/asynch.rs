@@ -62,13 +62,7 @@ fn give_back(buf: Vec<u8>) {
 }
 
 pub fn run(args: &ServerArgs) -> anyhow::Result<()> {
-    let listener = common::server::listen_and_announce(args.bind)?;
-    let local = listener
-        .local_addr()
-        .with_context(|| format!("getsockname {}", args.bind))?;
-    listener
-        .set_nonblocking(true)
-        .with_context(|| format!("set non-blocking {local}"))?;
+    let (listener, local) = common::server::listen_nonblocking(args.bind)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -86,7 +80,7 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<()> {
                 Ok(accepted) => accepted,
                 Err(err) => {
                     say_error!("accept {local}: {err}");
-                    if is_out_of_descriptors(&err) {
+                    if common::server::is_out_of_descriptors(&err) {
                         // The client stays queued; retry once some close.
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
@@ -173,17 +167,4 @@ async fn echo_loop(
         give_back(buf);
     }
     // endregion: echo-task
-}
-
-/// EMFILE or ENFILE: this process, or the whole system, is out of descriptors.
-fn is_out_of_descriptors(err: &std::io::Error) -> bool {
-    #[cfg(unix)]
-    {
-        matches!(err.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = err;
-        false
-    }
 }

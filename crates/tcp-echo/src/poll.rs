@@ -105,13 +105,7 @@ struct Server {
 }
 
 pub fn run(args: &ServerArgs) -> anyhow::Result<()> {
-    let listener = common::server::listen_and_announce(args.bind)?;
-    let local = listener
-        .local_addr()
-        .with_context(|| format!("getsockname {}", args.bind))?;
-    listener
-        .set_nonblocking(true)
-        .with_context(|| format!("set non-blocking {local}"))?;
+    let (listener, local) = common::server::listen_nonblocking(args.bind)?;
     let mut listener = TcpListener::from_std(listener);
     let poll = Poll::new().context("epoll_create")?;
     poll.registry()
@@ -201,7 +195,7 @@ impl Server {
                 Err(err) if err.kind() == ErrorKind::Interrupted => continue,
                 Err(err) => {
                     say_error!("accept {}: {err}", self.local);
-                    if is_out_of_descriptors(&err) {
+                    if common::server::is_out_of_descriptors(&err) {
                         // The client stays queued; retry once some close.
                         self.accept_again = true;
                         return;
@@ -428,17 +422,4 @@ impl Conn {
 /// starts below that mark and brings at most `size` bytes.
 fn visit_buffer_len(size: usize) -> usize {
     (size * READS_PER_TURN).min(WRITE_BUFFER_LIMIT + size)
-}
-
-/// EMFILE or ENFILE: this process, or the whole system, is out of descriptors.
-fn is_out_of_descriptors(err: &io::Error) -> bool {
-    #[cfg(unix)]
-    {
-        matches!(err.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = err;
-        false
-    }
 }
