@@ -162,8 +162,9 @@ def bench(sock, where, total):
 
 # ----------------------------------------------------------------------- main
 
-def main():
-    parser = argparse.ArgumentParser(prog="tcp_echo.py", description="TCP echo server and client (lesson 1)")
+def add_commands(parser):
+    """The `server` and `client` subcommands and their options, on parser:
+    (server, client), for lesson 9's many_clients.py to add its --model to."""
     commands = parser.add_subparsers(dest="command", required=True)
     server = commands.add_parser("server", help="echo every byte back; log each recv",
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -183,6 +184,12 @@ def main():
     cli.add_argument("--timeout", type=positive, default=10000, metavar="MS",
                      help="with messages: how long to wait for each echo")
     add_trace_arg(server, cli)
+    return server, cli
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="tcp_echo.py", description="TCP echo server and client (lesson 1)")
+    add_commands(parser)
     args = parser.parse_args()
     start_trace("tcp-echo", args.trace)
     try:

@@ -18,9 +18,9 @@ Three ways to serve many clients at once (多任务):
   async    asyncio: one coroutine per client; `await` hands the thread back to
            asyncio's own selector loop until the socket is ready.
 
-The client, and the thread-per-client server, are lesson 1's tcp_echo.py,
-imported: the one beside this file if there is one (under my/tcp-echo/, your
-own), else lessons/01-tcp-transfer/tcp_echo.py.
+The client, the thread-per-client server and their command line are lesson
+1's tcp_echo.py, imported: the one beside this file if there is one (under
+my/tcp-echo/, your own), else lessons/01-tcp-transfer/tcp_echo.py.
 """
 
 import argparse
@@ -38,9 +38,8 @@ for _folder in (HERE, os.path.join(HERE, "..", "01-tcp-transfer"),
         sys.path.insert(0, _folder)
         break
 import tcp_echo as lesson1  # noqa: E402
-from conventions import (byte_count, listen_and_announce, log, parse_addr,  # noqa: E402
-                         positive, show_addr, warn, add_trace_arg, start_trace,
-                         error_fields, trace_event, traced_tcp)
+from conventions import (error_fields, listen_and_announce, log, show_addr,  # noqa: E402
+                         start_trace, trace_event, traced_tcp, warn)
 
 # Echo bytes one client may have waiting to be sent; past this we stop
 # reading from it until it reads its echo (backpressure).
@@ -306,29 +305,11 @@ def main():
     # against one model) or after it, as the Rust program takes it.
     parser.add_argument("--model", choices=MODELS, default="threads",
                         help="how the server serves many clients; the client ignores it")
-    commands = parser.add_subparsers(dest="command", required=True)
-    server = commands.add_parser("server", help="echo every byte back; log each recv",
-                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    server, cli = lesson1.add_commands(parser)
     server.add_argument("--model", choices=MODELS, default=argparse.SUPPRESS,
                         help="threads: a thread per client; poll: one thread, selectors; "
                              "async: asyncio (default: threads, or as given before `server`)")
-    server.add_argument("--bind", type=parse_addr, default="127.0.0.1:9001", metavar="ADDR",
-                        help="address to listen on (port 0: the OS picks)")
-    server.add_argument("--buf-size", type=positive, default=1024, metavar="N",
-                        help="bytes asked for in each recv")
-    server.add_argument("--max-clients", type=positive, default=None, metavar="N",
-                        help="exit 0 once N clients have disconnected (default: never)")
-    server.add_argument("--quiet", action="store_true", help="no recv lines")
-    cli = commands.add_parser("client", help="send messages or stdin, print the echo",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     cli.add_argument("--model", choices=MODELS, default=argparse.SUPPRESS, help="ignored")
-    cli.add_argument("addr", type=parse_addr, metavar="ADDR")
-    cli.add_argument("messages", nargs="*", metavar="MESSAGE")
-    cli.add_argument("--bench", type=byte_count, metavar="BYTES",
-                     help="stream BYTES, check every echoed byte, print MB/s")
-    cli.add_argument("--timeout", type=positive, default=10000, metavar="MS",
-                     help="with messages: how long to wait for each echo")
-    add_trace_arg(server, cli)
     args = parser.parse_args()
     start_trace("tcp-echo", args.trace)
     try:
