@@ -69,32 +69,12 @@ impl Conn {
         })
     }
 
-    /// Connect within `timeout`, or say why not.
-    pub fn try_connect(addr: SocketAddr, name: &str, timeout: Duration) -> io::Result<Conn> {
-        let stream = TcpStream::connect_timeout(&addr, timeout)?;
+    /// A connection just opened (connected, or `accepted` from a client):
+    /// every read and write waits at most [`CONN_TIMEOUT`], nothing sent yet.
+    fn opened(stream: TcpStream, name: &str, peer: SocketAddr, accepted: bool) -> io::Result<Conn> {
         stream.set_read_timeout(Some(CONN_TIMEOUT))?;
         stream.set_write_timeout(Some(CONN_TIMEOUT))?;
         let local = stream.local_addr()?;
-        crate::record::record("connect", local, addr, None);
-        step(format!("{name}: connected to {addr} from {local}"));
-        Ok(Conn {
-            stream,
-            name: name.to_string(),
-            peer: addr,
-            local,
-            sent: Vec::new(),
-            timeout: CONN_TIMEOUT,
-            accepted: false,
-            closed: false,
-        })
-    }
-
-    /// Record the conversation of a connection the test made another way.
-    pub fn from_stream(stream: TcpStream, name: &str) -> io::Result<Conn> {
-        stream.set_read_timeout(Some(CONN_TIMEOUT))?;
-        stream.set_write_timeout(Some(CONN_TIMEOUT))?;
-        let local = stream.local_addr()?;
-        let peer = stream.peer_addr()?;
         Ok(Conn {
             stream,
             name: name.to_string(),
@@ -102,9 +82,24 @@ impl Conn {
             local,
             sent: Vec::new(),
             timeout: CONN_TIMEOUT,
-            accepted: false,
+            accepted,
             closed: false,
         })
+    }
+
+    /// Connect within `timeout`, or say why not.
+    pub fn try_connect(addr: SocketAddr, name: &str, timeout: Duration) -> io::Result<Conn> {
+        let stream = TcpStream::connect_timeout(&addr, timeout)?;
+        let conn = Conn::opened(stream, name, addr, false)?;
+        crate::record::record("connect", conn.local, addr, None);
+        step(format!("{name}: connected to {addr} from {}", conn.local));
+        Ok(conn)
+    }
+
+    /// Record the conversation of a connection the test made another way.
+    pub fn from_stream(stream: TcpStream, name: &str) -> io::Result<Conn> {
+        let peer = stream.peer_addr()?;
+        Conn::opened(stream, name, peer, false)
     }
 
     /// Accept the connection of `client`, a program the test started (the
@@ -158,21 +153,10 @@ impl Conn {
             }
         };
         stream.set_nonblocking(false)?;
-        stream.set_read_timeout(Some(CONN_TIMEOUT))?;
-        stream.set_write_timeout(Some(CONN_TIMEOUT))?;
-        let local = stream.local_addr()?;
-        crate::record::record("accept", local, peer, None);
-        step(format!("{name}: accepted {peer} on {local}"));
-        Ok(Conn {
-            stream,
-            name: name.to_string(),
-            peer,
-            local,
-            sent: Vec::new(),
-            timeout: CONN_TIMEOUT,
-            accepted: true,
-            closed: false,
-        })
+        let conn = Conn::opened(stream, name, peer, true)?;
+        crate::record::record("accept", conn.local, peer, None);
+        step(format!("{name}: accepted {peer} on {}", conn.local));
+        Ok(conn)
     }
 
     /// How long each read waits from now on (default [`CONN_TIMEOUT`]).

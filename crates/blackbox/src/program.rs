@@ -171,14 +171,7 @@ impl Program {
                 self.repro_command(&args)
             )
         });
-        let mut command = self.command(&args);
-        command.stdin(Stdio::piped());
-        let mut group = match Group::spawn(command) {
-            Ok(group) => group,
-            Err(err) => panic!("cannot start `{shown}`: {err}"),
-        };
-        let transcript: SharedTranscript = Arc::default();
-        report::program_started(&shown, &transcript);
+        let (mut group, transcript) = self.spawn_with_transcript(&args, &shown);
         // Feed stdin and drain stdout/stderr on their own threads, so neither
         // side can block the other on a full pipe.
         let feeder = group.child.stdin.take().map(|mut pipe| {
@@ -211,6 +204,22 @@ impl Program {
         outcome
     }
 
+    /// Start the program in a process group of its own, stdin a pipe, and
+    /// register its transcript (what it prints, for the test's report);
+    /// panics if it cannot be started.
+    #[track_caller]
+    fn spawn_with_transcript(&self, args: &[OsString], shown: &str) -> (Group, SharedTranscript) {
+        let mut command = self.command(args);
+        command.stdin(Stdio::piped());
+        let group = match Group::spawn(command) {
+            Ok(group) => group,
+            Err(err) => panic!("cannot start `{shown}`: {err}"),
+        };
+        let transcript: SharedTranscript = Arc::default();
+        report::program_started(shown, &transcript);
+        (group, transcript)
+    }
+
     /// Start the program and return at once; read its output with the
     /// methods of [`Running`].
     #[track_caller]
@@ -223,14 +232,7 @@ impl Program {
         let shown = self.show_command(&args);
         step(format!("start `{shown}`"));
         repro(self.repro_command(&args));
-        let mut command = self.command(&args);
-        command.stdin(Stdio::piped());
-        let mut group = match Group::spawn(command) {
-            Ok(group) => group,
-            Err(err) => panic!("cannot start `{shown}`: {err}"),
-        };
-        let transcript: SharedTranscript = Arc::default();
-        report::program_started(&shown, &transcript);
+        let (mut group, transcript) = self.spawn_with_transcript(&args, &shown);
         // Everything it prints is kept (the transcript); stdout lines are
         // also handed to the test one by one.
         // A bounded queue: a program that prints without end must not fill
