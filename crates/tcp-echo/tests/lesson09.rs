@@ -406,6 +406,15 @@ fn async_stops_reading_from_a_client_that_never_reads() {
 
 // ------------------------------------------------------------------- floods
 
+/// A read or write of client A that found nothing to do within its socket's
+/// timeout, or was interrupted: it tries again (until `stop`).
+fn try_again(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+    )
+}
+
 /// Client A's writer: 64 KiB writes without pause until `stop`.
 fn flood(mut stream: TcpStream, stop: Arc<AtomicBool>) -> thread::JoinHandle<()> {
     let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
@@ -414,11 +423,7 @@ fn flood(mut stream: TcpStream, stop: Arc<AtomicBool>) -> thread::JoinHandle<()>
         while !stop.load(Ordering::SeqCst) {
             match stream.write(&chunk) {
                 Ok(_) => {}
-                Err(err)
-                    if matches!(
-                        err.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
+                Err(err) if try_again(&err) => {}
                 Err(_) => return,
             }
         }
@@ -440,11 +445,7 @@ fn count_echoes(
                 Ok(n) => {
                     echoed.fetch_add(n as u64, Ordering::SeqCst);
                 }
-                Err(err)
-                    if matches!(
-                        err.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
+                Err(err) if try_again(&err) => {}
                 Err(_) => return,
             }
         }
