@@ -19,6 +19,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
+command -v python3 > /dev/null || { echo "scripts/demo.sh: python3 not found: it reads the lessons from course.json (the grader needs it too)" >&2; exit 1; }
 # One line per lesson of course.json: its number, a tab, its title.
 CATALOGUE=$(python3 -c 'import sys; sys.path.insert(0, "scripts/grading"); import course
 for n, lesson in course.load().lessons.items():
