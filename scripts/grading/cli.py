@@ -7,6 +7,8 @@
     scripts/grade --json results.json          # Gradescope results file
     scripts/grade --lesson 1 --classroom       # GitHub Classroom runner result
     scripts/grade --lesson 1 --strict          # exit 1 if any test of lesson 1 fails
+    scripts/grade --lesson 8 --test keep_alive_serves_several_requests_on_one_connection
+                                               # only that test (repeatable)
 
 Lesson N's tests are the files crates/<program>/tests/lessonNN*.rs. They talk
 to a program only through README "Conventions", so they grade any
@@ -98,12 +100,19 @@ def parse_args(argv):
                              "$GITHUB_STEP_SUMMARY")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 when any graded test fails")
+    parser.add_argument("--test", action="append", default=[], metavar="NAME",
+                        help="with --lesson: grade only the test named NAME (its whole "
+                             "name; repeatable), the lesson's points shared among those "
+                             "graded; the lesson's record (<target>/grade/) is left as it was")
     parser.add_argument("--require-impl", action="store_true",
                         help="grade a student's own work only: a lesson whose programs are "
                              "not all named (grading.toml, --impl or IMPL_<PROGRAM>) scores 0, "
                              "every test failed with the reason, instead of grading the "
                              "workspace's own programs (GitHub Classroom uses this)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.test and args.lesson is None:
+        parser.error("--test needs --lesson: a test is one lesson's")
+    return args
 
 
 class Grading:
@@ -231,6 +240,8 @@ class Grading:
 
     def grade_lesson(self, number, info, targets, listing, env, packages, own_store=None):
         lesson_tests = tests.lesson_tests(number, targets, listing)
+        if self.args.test:
+            lesson_tests = only_named(lesson_tests, self.args.test, number)
         tests.put_in_readme_order(lesson_tests, tests.readme_order(ROOT, number))
         shares = points.share(info["units"], len(lesson_tests))
         replaced = "".join(f"{programs.env_var(p)}={shlex.quote(env[programs.env_var(p)])} "
@@ -268,7 +279,8 @@ class Grading:
         try:
             if lesson_tests and not (self.args.require_impl and unnamed) and not error:
                 seconds = tests.run_lesson(ROOT, env, packages, number, lesson_tests, progress,
-                                           own_store, finished=live.finished)
+                                           own_store, finished=live.finished,
+                                           only=bool(self.args.test))
         finally:
             live.close()
         killed = reaper.kill_leftovers()
@@ -281,12 +293,14 @@ class Grading:
                                lesson_tests, seconds, killed, error)
         self.lessons.append(lesson)
         self.current = None
-        record.write(self.target, lesson, facts,
-                     {p: self.choices[p].command for p in info["programs"] if p in self.choices})
+        if not self.args.test:  # a part of a lesson is no record of the lesson
+            record.write(self.target, lesson, facts,
+                         {p: self.choices[p].command for p in info["programs"] if p in self.choices})
         say(f"lesson {number}: {lesson.passed}/{len(lesson_tests)} passed, "
             f"{points.show(lesson.earned)}/{points.show(lesson.units)} points, {seconds:.1f} s"
             + (f" (record: {os.path.relpath(record.record_path(self.target, number), ROOT)})"
-               if os.path.isabs(self.target) and self.target.startswith(ROOT) else ""))
+               if os.path.isabs(self.target) and self.target.startswith(ROOT)
+               and not self.args.test else ""))
 
     def record_stopped(self, problem):
         """The lesson being graded when the grader was stopped: its record."""
@@ -299,6 +313,21 @@ class Grading:
                                (problem, ""))
         record.write(self.target, lesson, [],
                      {p: self.choices[p].command for p in info["programs"] if p in self.choices})
+
+
+def only_named(lesson_tests, names, number):
+    """The tests of `lesson_tests` that `names` name (--test), renumbered; a name
+    that is no test of the lesson is a GradingError."""
+    known = {t.name for t in lesson_tests}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise GradingError(f"--test {unknown[0]}: lesson {number} has no test of that name "
+                           f"(its tests: `cargo nextest list -p PACKAGE --test lessonNN…`)")
+    chosen = [t for t in lesson_tests if t.name in names]
+    for index, test in enumerate(chosen, 1):
+        test.index = index
+    say(f"lesson {number}: grading {len(chosen)} of its {len(lesson_tests)} tests (--test)")
+    return chosen
 
 
 def progress(lesson, done, total, seconds):

@@ -513,6 +513,18 @@ class ListOrderTest(unittest.TestCase):
         self.assertEqual(shown, ["d_never_ran", "c_hangs", "b_fails"])
         self.assertEqual(report.first_failure(lesson.tests), 3)
 
+    def test_test_grades_only_the_named_tests_of_a_lesson(self):
+        listed = [tests.Test(8, i, "mini-http::lesson08", name)
+                  for i, name in enumerate(["a_first", "b_second", "c_third"], 1)]
+        with mock.patch.object(cli, "say"):
+            chosen = cli.only_named(listed, ["c_third", "a_first"], 8)
+        self.assertEqual([(t.name, t.index) for t in chosen], [("a_first", 1), ("c_third", 2)])
+        with self.assertRaisesRegex(GradingError, "--test a_frist: lesson 8 has no test"):
+            cli.only_named(listed, ["a_frist"], 8)
+        with mock.patch("sys.stderr", io.StringIO()), self.assertRaises(SystemExit):
+            cli.parse_args(["--test", "a_first"])  # a test is one lesson's: --lesson needed
+        self.assertEqual(cli.parse_args(["--lesson", "8", "--test", "a_first"]).test, ["a_first"])
+
     def test_a_reason_line_is_the_panics_message(self):
         stderr = ("step 1: start `x server`\n\nthread 't' (7) panicked at a.rs:1:1:\n"
                   "expected 3 bytes back, got 0\nmore\n")

@@ -205,17 +205,21 @@ def target_dir(root, env):
     return os.path.join(root, chosen) if chosen else os.path.join(root, "target")
 
 
-def run_lesson(root, env, packages, lesson, tests, progress, own_store=None, finished=None):
+def run_lesson(root, env, packages, lesson, tests, progress, own_store=None, finished=None,
+               only=False):
     """Run one lesson's tests; fill in each Test's outcome.
 
     own_store: a folder for nextest's JUnit file and log instead of its default
     store (target/nextest), for a grading that runs beside another.
     finished(name, status, reason): called as each test ends (its nextest
-    status line and the first line of its reason), while the lesson runs."""
+    status line and the first line of its reason), while the lesson runs.
+    only: `tests` are some of the lesson's (scripts/grade --test): run those alone."""
     config, store = nextest_store(root, env, own_store)
     junit = os.path.join(store, "junit.xml")
     binaries = sorted({t.binary_id for t in tests})
     filterset = " | ".join(f"binary_id({b})" for b in binaries)
+    if only:  # scripts/grade --test: those tests alone
+        filterset = f"({filterset}) & ({' | '.join(f'test(={t.name})' for t in tests)})"
     # Failure output at once, in the log: each failed test's reason is known
     # the moment it ends (the JUnit file comes only at the end).
     cmd = ["cargo", "nextest", "run", *config, "--profile", PROFILE, *package_args(packages),
