@@ -4,12 +4,12 @@
 mini_http.py runs a thread per connection, blocking in recv and sendall: it
 cannot make the two traps lesson 8 names for an event loop (exercises 3 and
 8). This server can: one thread, non-blocking sockets, edge-triggered epoll
-(as mio is), and mini_http.py's own parsing and answers. Its correct form
-passes the tests of both traps (grade-selftest checks it), so that each
-variant that imports it and makes one trap (lesson08_loop_*.py) fails for
-that trap, not for a missing feature. It keeps the timeouts and the
---max-connections policy of mini_http.py, roughly; it is a self-test's
-server, not a lesson's.
+(as mio is), and mini_http.py's own parsing and answers, timeouts and
+--max-connections policy. It gets every point of lesson 8 (grade-selftest
+checks it), so that each variant that imports it and makes one trap
+(lesson08_loop_*.py) fails for that trap, not for a missing feature. It is
+a self-test's server, not a lesson's: files are read whole into memory, and
+the timeouts are looked at every TICK.
 
 Each connection is served until the kernel makes it wait (serve, below):
 
@@ -67,8 +67,13 @@ class LoopConnection(mini_http.Connection):
         self.linger_until = None  # half-closed: drain the client's input until then
         self.served = 0
         self.admitted = True
+        self.continued = False  # this request's 100 Continue is out (it is parsed anew)
 
     def send(self, data):
+        if data.startswith(b"HTTP/1.1 100 "):
+            if self.continued:
+                return True  # the head parsed again as more body came: said once
+            self.continued = True
         self.out += data
         return True
 
@@ -137,10 +142,11 @@ class LoopConnection(mini_http.Connection):
                 self.answer_one()
             except Incomplete:
                 self.reader.buf[:] = saved  # parsed again when more has come
-                if self.state != "head":
-                    self.set_state("head")
+                if self.state == "idle":
+                    self.set_state("head")  # ("busy" when its head is whole: a body to come)
                 break
             answered = True
+            self.continued = False
         return answered
 
     def answer_one(self):
@@ -280,6 +286,9 @@ class Loop:
             elif conn.state == "head" and now - conn.since >= cfg.head_timeout:
                 conn.refuse(Reject(408, f"request head not complete after {cfg.head_timeout:g} s "
                                         "(--head-timeout)"))
+            elif conn.state == "busy" and now - conn.reader.last_progress >= cfg.head_timeout:
+                conn.refuse(Reject(408, f"request body stalled for {cfg.head_timeout:g} s "
+                                        "(--head-timeout)"))
             elif not conn.reader.buf:
                 wait = cfg.head_timeout if conn.served == 0 else cfg.idle_timeout
                 if now - conn.since >= wait:
@@ -297,8 +306,8 @@ def serve(conn):
             return  # the socket is full: EPOLLOUT comes when the client has read
         if conn.closing:
             return
-        if conn.answer_buffered():
-            continue  # answers to send, and maybe more requests behind them
+        if conn.answer_buffered() or conn.out:
+            continue  # answers to send (or a 100 Continue), maybe more requests behind
         if conn.eof or not conn.read():
             return  # nothing more will come, or nothing yet: wait for EPOLLIN
 
