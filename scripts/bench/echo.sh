@@ -32,7 +32,7 @@
 #
 # Usage: scripts/bench/echo.sh [--servers LIST] [--idle N] [--rounds N] [--bytes SIZE] [--no-pin]
 #   --servers LIST  comma-separated, from the five above  [default: all]
-#   --idle N        idle clients at the top               [default: 10000]
+#   --idle N        idle clients at the top, over 1000    [default: 10000]
 #   --rounds N      newcomer round trips                  [default: 2000]
 #   --bytes SIZE    bytes each of 100 bench clients sends [default: 8M]
 # Loopback only. Needs Linux (/proc) and an open-file limit above 2 x idle.
@@ -67,8 +67,8 @@ for number in "$idle" "$rounds"; do
     '' | *[!0-9]*) echo "error: '$number' is not a whole number" >&2; exit 2 ;;
     esac
 done
-if [ "$idle" -lt 1000 ]; then
-    echo "error: --idle must be at least 1000 (the first measurement is at 1,000)" >&2
+if [ "$idle" -le 1000 ]; then
+    echo "error: --idle must be more than 1000 (the first measurement is at 1,000, and the growth per client is measured from there)" >&2
     exit 2
 fi
 if [ ! -r /proc/meminfo ]; then
