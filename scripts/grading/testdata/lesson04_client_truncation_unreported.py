@@ -8,6 +8,6 @@ the datagram's real size is dropped.
 import edit
 
 edit.run("03-udp-server/udp_echo.py",
-         ("                reply, peer, note = recv_datagram(sock, args.buf_size)\n",
-          "                reply, peer, note = recv_datagram(sock, args.buf_size)\n"
-          "                note = \"\"  # the mistake\n"))
+         ("            reply, peer, note = recv_datagram(sock, args.buf_size)\n",
+          "            reply, peer, note = recv_datagram(sock, args.buf_size)\n"
+          "            note = \"\"  # the mistake\n"))

@@ -9,4 +9,4 @@ unconnected UDP socket.
 import edit
 
 edit.run("03-udp-server/udp_echo.py",
-         ("            if peer[:2] != addr:\n", "            if False:  # the mistake: any sender will do\n"))
+         ("        if peer[:2] != addr:\n", "        if False:  # the mistake: any sender will do\n"))

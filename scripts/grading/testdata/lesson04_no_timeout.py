@@ -8,4 +8,4 @@ client does: when no reply comes, it blocks in recvfrom forever.
 import edit
 
 edit.run("03-udp-server/udp_echo.py",
-         ("            sock.settimeout(left)\n", "            sock.settimeout(None)  # the mistake\n"))
+         ("        sock.settimeout(left)\n", "        sock.settimeout(None)  # the mistake\n"))

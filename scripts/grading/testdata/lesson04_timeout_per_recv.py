@@ -9,7 +9,7 @@ than the timeout keep the client waiting forever.
 import edit
 
 edit.run("03-udp-server/udp_echo.py",
-         ("        deadline = time.monotonic() + args.timeout / 1000\n", ""),
-         ("        while True:\n            left = deadline - time.monotonic()\n",
-          "        while True:\n            deadline = time.monotonic() + args.timeout / 1000  # the mistake\n"
-          "            left = deadline - time.monotonic()\n"))
+         ("    deadline = time.monotonic() + args.timeout / 1000\n", ""),
+         ("    while True:\n        left = deadline - time.monotonic()\n",
+          "    while True:\n        deadline = time.monotonic() + args.timeout / 1000  # the mistake\n"
+          "        left = deadline - time.monotonic()\n"))
