@@ -32,9 +32,12 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
-for _folder in (HERE, os.path.join(HERE, "..", "01-tcp-transfer"),
-                os.path.join(HERE, "..", "..", "lessons", "01-tcp-transfer")):
-    if os.path.exists(os.path.join(_folder, "tcp_echo.py")):
+# The course's lesson 1: beside lessons/09-many-clients/, or seen from my/tcp-echo/.
+COURSE_LESSON1 = next((f for f in (os.path.join(HERE, "..", "01-tcp-transfer"),
+                                   os.path.join(HERE, "..", "..", "lessons", "01-tcp-transfer"))
+                       if os.path.exists(os.path.join(f, "tcp_echo.py"))), None)
+for _folder in (HERE, COURSE_LESSON1):
+    if _folder and os.path.exists(os.path.join(_folder, "tcp_echo.py")):
         sys.path.insert(0, _folder)
         break
 import tcp_echo as lesson1  # noqa: E402
@@ -47,10 +50,8 @@ def lesson1_commands():
     if hasattr(lesson1, "add_commands"):
         return lesson1.add_commands
     import importlib.util
-    path = os.path.join(HERE, "..", "..", "lessons", "01-tcp-transfer", "tcp_echo.py")
-    if not os.path.exists(path):
-        path = os.path.join(HERE, "..", "01-tcp-transfer", "tcp_echo.py")
-    spec = importlib.util.spec_from_file_location("course_tcp_echo", path)
+    spec = importlib.util.spec_from_file_location("course_tcp_echo",
+                                                  os.path.join(COURSE_LESSON1, "tcp_echo.py"))
     course = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(course)
     return course.add_commands
@@ -138,7 +139,7 @@ def accept_all(listener, selector, where):
         sock.setblocking(False)
         conn = Conn(traced_tcp(sock, "accept"), show_addr(addr))
         log(f"connected {conn.peer}")
-        selector.register(sock, selectors.EVENT_READ, conn)
+        selector.register(conn.sock, selectors.EVENT_READ, conn)
 
 
 def want(selector, conn):

@@ -158,44 +158,30 @@ fn bare_lf_line_ends_in_a_request_head_are_accepted() {
     // RFC 9112 (section 2.2) lets a server take a bare LF as a line end, and
     // lesson 8 section 8.6 says mini-http does — in the head as in a body.
     let mut client = Client::new(server.addr);
-    let first = "GET /echo?lf=1 HTTP/1.1\nHost: x\n\n";
-    client.send(first.as_bytes());
-    let response = client.response(first);
-    expect_status(
-        &response,
-        200,
-        first,
-        "a bare LF ends a head line and an empty line ends the head (RFC 9112, section 2.2)",
-    );
-    assert!(
-        response.text().contains("lf = 1"),
-        "sent {first:?}; the body should list `lf = 1`, got:\n{}",
-        response.show()
-    );
-    // The same connection: a body right after the LF-only empty line,
-    // Content-Length bytes long, and the request after it its own.
-    let second = "POST /echo HTTP/1.1\nHost: x\nContent-Length: 5\n\nhello";
-    client.send(second.as_bytes());
-    let response = client.response(second);
-    expect_status(
-        &response,
-        200,
-        second,
-        "the body starts right after the empty line `\\n` and is Content-Length bytes long",
-    );
-    assert!(
-        response.text().contains("hello"),
-        "sent {second:?}; the body `hello` should come back, got:\n{}",
-        response.show()
-    );
-    let third = "GET /echo?third=3 HTTP/1.1\nHost: x\nConnection: close\n\n";
-    client.send(third.as_bytes());
-    let response = client.response(third);
-    assert!(
-        response.status == 200 && response.text().contains("third = 3"),
-        "sent {third:?} on the same connection after the POST; expected 200 with `third = 3`, got:\n{}",
-        response.show()
-    );
+    // Three requests on one connection: a body right after the LF-only
+    // empty line, Content-Length bytes long, and the request after it its own.
+    let requests = [
+        (
+            "GET /echo?lf=1 HTTP/1.1\nHost: x\n\n",
+            "lf = 1",
+            "a bare LF ends a head line and an empty line ends the head (RFC 9112, section 2.2)",
+        ),
+        (
+            "POST /echo HTTP/1.1\nHost: x\nContent-Length: 5\n\nhello",
+            "hello",
+            "the body starts right after the empty line `\\n` and is Content-Length bytes long",
+        ),
+        (
+            "GET /echo?third=3 HTTP/1.1\nHost: x\nConnection: close\n\n",
+            "third = 3",
+            "the request after the POST's 5-byte body is a request of its own, on the same connection",
+        ),
+    ];
+    for (sent, text, hint) in requests {
+        client.send(sent.as_bytes());
+        let response = client.response(sent);
+        expect_answer(&response, 200, text, sent, hint);
+    }
 }
 
 #[test]

@@ -126,11 +126,15 @@ class LoopConnection(mini_http.Connection):
                 self.readable = False
                 break
             got = True
-            if n < RECV_SIZE and not self.fin_seen:
-                # A short recv emptied the receive buffer: the next would only say
-                # WouldBlock. Not so when the FIN is there: no event would come for it.
+            if self.drained(n):
                 self.readable = False
         return got
+
+    def drained(self, n):
+        """Whether a recv of n bytes emptied the receive buffer, so that the next
+        would only say WouldBlock: a short one did. Not so when the FIN is there
+        (EPOLLRDHUP): no event would come for it."""
+        return n < RECV_SIZE and not self.fin_seen
 
     def answer_buffered(self):
         """Answer the complete requests received, while the output is under its limit.

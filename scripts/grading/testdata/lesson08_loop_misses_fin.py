@@ -18,18 +18,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import event_loop_http  # noqa: E402
 
 
-def read_ignoring_rdhup(self):
-    got = False
-    while self.readable and not self.eof:
-        n = self.recv_once()
-        if n is None:
-            self.readable = False
-            break
-        got = True
-        if n < event_loop_http.RECV_SIZE:
-            self.readable = False  # the mistake: the FIN may be right behind those bytes
-    return got
+def drained_ignoring_rdhup(self, n):
+    return n < event_loop_http.RECV_SIZE  # the mistake: the FIN may be right behind those bytes
 
 
-event_loop_http.LoopConnection.read = read_ignoring_rdhup
+event_loop_http.LoopConnection.drained = drained_ignoring_rdhup
 event_loop_http.main()

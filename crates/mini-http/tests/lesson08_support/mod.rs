@@ -333,3 +333,14 @@ pub fn expect_status(response: &Response, status: u16, sent: &str, hint: &str) {
         response.show()
     );
 }
+
+/// Assert the status and a text the body must contain, showing the request
+/// and the whole response otherwise.
+pub fn expect_answer(response: &Response, status: u16, text: &str, sent: &str, hint: &str) {
+    expect_status(response, status, sent, hint);
+    assert!(
+        response.text().contains(text),
+        "sent {sent:?}; expected `{text}` in the body, got:\n{}\nhint: {hint}",
+        response.show()
+    );
+}
