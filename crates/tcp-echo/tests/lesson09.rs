@@ -415,6 +415,36 @@ fn try_again(err: &std::io::Error) -> bool {
     )
 }
 
+/// The segment size client A asks for, as on Ethernet (on loopback a
+/// segment may carry 64 KiB).
+const FLOOD_MSS: u32 = 1400;
+
+/// Client A's connection, its segments at most `FLOOD_MSS` bytes (TCP_MAXSEG,
+/// set before connecting, where the system allows it).
+///
+/// Why: a receiver reopens a closed window only once it can offer the smaller
+/// of a whole segment and half its buffer (RFC 9293 §3.8.6.2.2, receiver-side
+/// silly window avoidance). With loopback's 64 KiB segments A's bytes come in
+/// a few large refills, and between two of them the server's receive buffer
+/// now and then runs dry: recv says WouldBlock, and even a loop without a
+/// bound leaves A (after 0.4 to 6.5 s in a traced run; this test then let
+/// that mistake pass on an idle machine). With small segments the window
+/// reopens every segment or so of reading, and bytes always wait.
+fn connect_in_small_segments(addr: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )
+    .expect("socket");
+    #[cfg(all(unix, not(target_os = "redox")))]
+    let _ = socket.set_tcp_mss(FLOOD_MSS);
+    socket
+        .connect_timeout(&addr.into(), Duration::from_secs(10))
+        .expect("connect");
+    socket.into()
+}
+
 /// Client A's writer: 64 KiB writes without pause until `stop`.
 fn flood(mut stream: TcpStream, stop: Arc<AtomicBool>) -> thread::JoinHandle<()> {
     let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
@@ -458,10 +488,10 @@ fn flood_does_not_starve_others(model: &str) {
     // bottleneck, so bytes always wait in the flooder's receive buffer and a
     // loop that reads one socket until WouldBlock never leaves it.
     let server = start(model, &["--buf-size", "1", "--quiet"]);
-    let flooder = TcpStream::connect(server.addr).expect("connect");
+    let flooder = connect_in_small_segments(server.addr);
     let stop = Arc::new(AtomicBool::new(false));
     let echoed = Arc::new(AtomicU64::new(0));
-    step("client A: send 64 KiB writes without pause from one thread, read the echo on another");
+    step(format!("client A (segments of at most {FLOOD_MSS} bytes): send 64 KiB writes without pause from one thread, read the echo on another"));
     let sender = flood(flooder.try_clone().expect("clone"), Arc::clone(&stop));
     let reader = count_echoes(
         flooder.try_clone().expect("clone"),
