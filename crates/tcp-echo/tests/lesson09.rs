@@ -260,6 +260,12 @@ struct Stalled {
     seconds: f64,
 }
 
+/// The never-reader's writes: 64 KiB of random bytes, the same each time.
+const NEVER_READER_CHUNK: usize = 64 << 10;
+const NEVER_READER_SEED: u64 = 3;
+/// How long the never-reader waits for the first bytes of its echo once it reads.
+const FIRST_ECHO: Duration = Duration::from_secs(3);
+
 /// A client with small socket buffers that sends 64 KiB writes and never
 /// reads its echo, until a write makes no progress for 1 s (the server
 /// stopped reading from it) or `limit` bytes are in. Returns its stream
@@ -281,7 +287,7 @@ fn send_without_reading(addr: SocketAddr, limit: u64) -> (TcpStream, Stalled) {
     stream
         .set_write_timeout(Some(Duration::from_secs(1)))
         .expect("timeout");
-    let chunk = blackbox::random_bytes(64 << 10, 3);
+    let chunk = blackbox::random_bytes(NEVER_READER_CHUNK, NEVER_READER_SEED);
     let started = Instant::now();
     let mut sent = 0u64;
     let mut stalled = false;
@@ -374,7 +380,7 @@ fn stops_reading_from_a_never_reader(model: &str) {
         limit >> 20,
         kernel >> 20
     ));
-    let (_a, stalled) = send_without_reading(server.addr, limit);
+    let (a, stalled) = send_without_reading(server.addr, limit);
     step(format!(
         "client A got {} bytes in within {:.1} s",
         stalled.sent, stalled.seconds
@@ -387,6 +393,52 @@ fn stops_reading_from_a_never_reader(model: &str) {
         kernel >> 20,
         SERVER_BUFFER_ALLOWED >> 20
     );
+    // A server that never reads stalls A too: the stall counts only if the
+    // server was echoing A before it stopped.
+    expect_first_echo(
+        a,
+        &blackbox::random_bytes(NEVER_READER_CHUNK, NEVER_READER_SEED),
+    );
+}
+
+/// Client A, now reading: the first `sent.len()` bytes of its echo must come
+/// within 3 s and be the bytes it sent first. They are already waiting in
+/// A's receive buffer when A stalls behind a server that echoed it.
+fn expect_first_echo(mut a: TcpStream, sent: &[u8]) {
+    step(format!(
+        "client A reads now: the first {} bytes of its echo",
+        sent.len()
+    ));
+    let deadline = Instant::now() + FIRST_ECHO;
+    let mut echo = vec![0u8; sent.len()];
+    let mut got = 0;
+    while got < echo.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || a.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match a.read(&mut echo[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(err) if err.kind() == ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    assert!(
+        got == echo.len(),
+        "client A's send stalled, but when it read, only {got} of the first {} bytes of its echo came within {FIRST_ECHO:?}: the server stopped reading A before it had echoed that much. A server that never reads stalls a client too, and so does an edge-triggered loop that leaves bytes unread (exercise 3); this test is about one that echoes a client until its write buffer is full, then stops reading from it",
+        sent.len()
+    );
+    if let Some(at) = echo.iter().zip(sent).position(|(e, s)| e != s) {
+        panic!(
+            "client A's echo differs from what it sent at byte {at} (got {:#04x}, sent {:#04x}): an echo server sends back the bytes it read, in order",
+            echo[at], sent[at]
+        );
+    }
+    step(format!(
+        "client A: its first {} bytes came back as sent",
+        sent.len()
+    ));
 }
 
 #[test]
