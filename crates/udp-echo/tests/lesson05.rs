@@ -3,7 +3,6 @@
 //! connection to set up or fail, no delivery promise, one socket for every
 //! client. Set `IMPL_UDP_ECHO` to grade another implementation.
 
-#[cfg(target_os = "linux")]
 mod support;
 use support::*;
 
